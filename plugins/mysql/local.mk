@@ -1,0 +1,8 @@
+# plugins/mysql: MySQL/MariaDB backup and restore (issue 4)
+pkglib_LTLIBRARIES += plugins/mysql/mysql.la
+plugins_mysql_mysql_la_SOURCES = plugins/mysql/plugin.c plugins/mysql/conn.c \
+	plugins/mysql/schema.c plugins/mysql/backup.c plugins/mysql/restore.c \
+	plugins/mysql/my.h
+plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(LIBMARIADB_CFLAGS) $(JANSSON_CFLAGS)
+plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LIBS)
