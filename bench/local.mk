@@ -1,0 +1,1 @@
+# bench: rules added with the plugin (see docs/plugin-guide.md)

@@ -1,0 +1,1 @@
+# deploy: rules added with the plugin (see docs/plugin-guide.md)

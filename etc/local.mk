@@ -1,0 +1,2 @@
+# etc/: example configurations, installed as documentation examples.
+dist_examples_DATA = etc/production.conf etc/staging.conf etc/integration.conf etc/local.conf
