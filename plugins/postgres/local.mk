@@ -1,0 +1,12 @@
+# plugins/postgres: PostgreSQL backup and restore (libpq; pg_dump for DDL)
+pkglib_LTLIBRARIES += plugins/postgres/postgres.la
+plugins_postgres_postgres_la_SOURCES = \
+	plugins/postgres/pg.h \
+	plugins/postgres/plugin.c \
+	plugins/postgres/conn.c \
+	plugins/postgres/ddl.c \
+	plugins/postgres/backup.c \
+	plugins/postgres/restore.c
+plugins_postgres_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
+plugins_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_postgres_postgres_la_LIBADD = lib/libesutil.la $(LIBPQ_LIBS) $(JANSSON_LIBS)

@@ -1,0 +1,1217 @@
+/*
+ * restore.c - load beside the target, verify, then swap.
+ *
+ *   begin    production guard, engine check, drop leftovers of a killed run
+ *   entries  META database -> CREATE DATABASE <db>_envsync_new (template0,
+ *            the source's encoding and locale); SCHEMA pre-data executed
+ *            statement by statement; DATA handed to `jobs` worker
+ *            connections through a queue bounded to 2 x jobs chunks
+ *            (COPY FROM STDIN); BLOB pieces written with lo_put;
+ *            post-data and POSTLOAD kept for finish
+ *   finish   indexes and primary/unique/exclusion constraints in parallel,
+ *            then the rest of post-data in order (foreign keys last, as
+ *            pg_dump orders them), sequences, row counts against the
+ *            manifest, POSTLOAD SQL, materialized view refresh, ANALYZE,
+ *            owner, then the swap: refuse connections to <db>, terminate
+ *            its sessions, rename <db> -> <db>_envsync_old and
+ *            <db>_envsync_new -> <db> in one transaction (retried), and drop
+ *            the old database unless keep_previous.
+ *   abort    stop the workers, drop <db>_envsync_new; <db> is untouched.
+ *
+ * mode = "replace" drops and recreates <db> itself and loads into it: for
+ * managed servers that forbid renames; not atomic.
+ */
+#include "config.h"
+#include "pg.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TASK_COPY, TASK_SQL, TASK_COUNT };
+
+typedef struct rs_table {
+    char *schema, *name;
+    uint64_t loaded;             /* rows COPY reported */
+    uint64_t expected;
+    int has_expected;
+} rs_table;
+
+typedef struct rs_task {
+    int kind;
+    size_t table;                /* COPY/COUNT: index into tables */
+    char *columns;               /* COPY */
+    char *data;                  /* COPY payload / SQL text */
+    size_t len;
+    uint64_t rows;
+    uint64_t seq;
+    struct rs_task *next;
+} rs_task;
+
+struct pg_restore {
+    envsync_ctx *ctx;
+    pg_state *s;
+    char target[64], newdb[96], olddb[96];
+    const char *loaddb;          /* newdb, or target in replace mode */
+    int replace, created, swapped, conns_refused;
+    PGconn *maint, *db;
+    /* source database facts from the META entry */
+    char *encoding, *lc_collate, *lc_ctype, *provider, *icu_locale;
+    /* workers */
+    pthread_t *threads;
+    size_t nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_put, cv_get, cv_idle;
+    rs_task *head, *tail;
+    size_t queued, cap, busy;
+    int closing;
+    pg_err err;
+    rs_table *tables;
+    size_t ntables, tcap, last;
+    es_buf post, seqs, user, refresh;
+    uint64_t pre_statements;
+};
+
+/* ---------------------------------------------------------------- tables */
+
+static size_t
+table_index(pg_restore *rs, const char *schema, const char *name)
+{
+    size_t i;
+
+    if (rs->last < rs->ntables && strcmp(rs->tables[rs->last].name, name) == 0 &&
+        strcmp(rs->tables[rs->last].schema, schema) == 0)
+        return rs->last;
+    for (i = 0; i < rs->ntables; i++)
+        if (strcmp(rs->tables[i].name, name) == 0 && strcmp(rs->tables[i].schema, schema) == 0)
+            return rs->last = i;
+    if (rs->ntables == rs->tcap) {
+        size_t ncap = rs->tcap ? rs->tcap * 2 : 64;
+        rs_table *nt;
+        pthread_mutex_lock(&rs->mu);   /* workers read tables[] */
+        nt = realloc(rs->tables, ncap * sizeof *nt);
+        if (nt) {
+            rs->tables = nt;
+            rs->tcap = ncap;
+        }
+        pthread_mutex_unlock(&rs->mu);
+        if (!nt)
+            return (size_t)-1;
+    }
+    pthread_mutex_lock(&rs->mu);
+    memset(&rs->tables[rs->ntables], 0, sizeof rs->tables[0]);
+    rs->tables[rs->ntables].schema = strdup(schema);
+    rs->tables[rs->ntables].name = strdup(name);
+    i = rs->ntables++;
+    pthread_mutex_unlock(&rs->mu);
+    if (!rs->tables[i].schema || !rs->tables[i].name)
+        return (size_t)-1;
+    return rs->last = i;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void
+qname_of(pg_restore *rs, size_t ti, es_buf *b, char **schema, char **name)
+{
+    pthread_mutex_lock(&rs->mu);
+    *schema = rs->tables[ti].schema;
+    *name = rs->tables[ti].name;
+    pthread_mutex_unlock(&rs->mu);
+    if (b)
+        pg_buf_qname(b, *schema, *name);
+}
+
+static void
+run_copy(pg_restore *rs, PGconn *conn, rs_task *t)
+{
+    es_buf sql = ES_BUF_INIT;
+    char *schema, *name, msg[PG_ERRLEN];
+    const char *p;
+    PGresult *res;
+    uint64_t n;
+
+    es_buf_puts(&sql, "COPY ");
+    qname_of(rs, t->table, &sql, &schema, &name);
+    if (t->columns && *t->columns) {
+        es_buf_puts(&sql, " (");
+        for (p = t->columns; *p;) {
+            const char *tab = strchr(p, '\t');
+            size_t l = tab ? (size_t)(tab - p) : strlen(p);
+            char *col = strndup(p, l);
+            if (p != t->columns)
+                es_buf_puts(&sql, ", ");
+            pg_buf_ident(&sql, col ? col : "");
+            free(col);
+            p += l + (tab ? 1 : 0);
+        }
+        es_buf_puts(&sql, ")");
+    }
+    es_buf_puts(&sql, " FROM STDIN");
+    res = PQexec(conn, sql.data ? sql.data : "");
+    es_buf_free(&sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        pg_err_set(&rs->err, pg_classify(conn, res), "table %s.%s chunk %" PRIu64
+                   ": COPY FROM failed: %s", schema, name, t->seq,
+                   pg_message(conn, res, msg, sizeof msg));
+        PQclear(res);
+        return;
+    }
+    PQclear(res);
+    if (PQputCopyData(conn, t->data, (int)t->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+        pg_err_set(&rs->err, ENVSYNC_ERR_CONNECT, "table %s.%s chunk %" PRIu64
+                   ": sending rows failed: %s", schema, name, t->seq,
+                   pg_message(conn, NULL, msg, sizeof msg));
+        return;
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        envsync_status st = pg_classify(conn, res);
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* 22xxx: the rows themselves are bad (format, encoding, range) */
+        if (st == ENVSYNC_ERR_OTHER && state && strncmp(state, "22", 2) == 0)
+            st = ENVSYNC_ERR_INTEGRITY;
+        pg_err_set(&rs->err, st, "table %s.%s chunk %" PRIu64 ": COPY FROM failed: %s",
+                   schema, name, t->seq, pg_message(conn, res, msg, sizeof msg));
+        PQclear(res);
+        while ((res = PQgetResult(conn)) != NULL)
+            PQclear(res);
+        return;
+    }
+    n = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    if (n != t->rows) {
+        pg_err_set(&rs->err, ENVSYNC_ERR_INTEGRITY, "table %s.%s chunk %" PRIu64
+                   ": the entry says %" PRIu64 " rows but COPY loaded %" PRIu64,
+                   schema, name, t->seq, t->rows, n);
+        return;
+    }
+    pthread_mutex_lock(&rs->mu);
+    rs->tables[t->table].loaded += n;
+    pthread_mutex_unlock(&rs->mu);
+    pg_host->progress(rs->ctx, t->len, n);
+}
+
+static void
+run_sql(pg_restore *rs, PGconn *conn, rs_task *t)
+{
+    int attempt;
+    char msg[PG_ERRLEN];
+
+    for (attempt = 0; attempt < 3; attempt++) {
+        PGresult *res = PQexec(conn, t->data);
+        ExecStatusType s = PQresultStatus(res);
+        const char *state;
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+            PQclear(res);
+            return;
+        }
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "40P01") == 0 && attempt < 2) {  /* deadlock: again */
+            PQclear(res);
+            continue;
+        }
+        pg_err_set(&rs->err, pg_classify(conn, res), "post-data statement \"%.160s\": %s",
+                   t->data, pg_message(conn, res, msg, sizeof msg));
+        PQclear(res);
+        return;
+    }
+}
+
+static void
+run_count(pg_restore *rs, PGconn *conn, rs_task *t)
+{
+    es_buf sql = ES_BUF_INIT;
+    char *schema, *name;
+    PGresult *res;
+    uint64_t n, expected;
+
+    es_buf_puts(&sql, "SELECT pg_catalog.count(*) FROM ONLY ");
+    qname_of(rs, t->table, &sql, &schema, &name);
+    res = pg_query(conn, sql.data ? sql.data : "", &rs->err, "counting rows");
+    es_buf_free(&sql);
+    if (!res)
+        return;
+    n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    pthread_mutex_lock(&rs->mu);
+    expected = rs->tables[t->table].expected;
+    pthread_mutex_unlock(&rs->mu);
+    if (n != expected)
+        pg_err_set(&rs->err, ENVSYNC_ERR_INTEGRITY, "table %s.%s: %" PRIu64
+                   " rows in the restored database, the manifest expects %" PRIu64,
+                   schema, name, n, expected);
+}
+
+static void
+free_task(rs_task *t)
+{
+    if (!t)
+        return;
+    free(t->columns);
+    free(t->data);
+    free(t);
+}
+
+static void *
+rs_worker(void *arg)
+{
+    pg_restore *rs = arg;
+    PGconn *conn = pg_connect(&rs->s->c, rs->loaddb, &rs->err);
+
+    if (conn) {
+        PGresult *res = PQexec(conn, "SET session_replication_role = replica");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            pg_host->log(rs->ctx, ENVSYNC_LOG_DEBUG, "session_replication_role = replica "
+                         "not permitted; loading without it");
+        PQclear(res);
+        pg_exec(conn, "SET synchronous_commit = off", &rs->err, "session settings");
+    }
+    for (;;) {
+        rs_task *t;
+        pthread_mutex_lock(&rs->mu);
+        while (!rs->head && !rs->closing)
+            pthread_cond_wait(&rs->cv_get, &rs->mu);
+        t = rs->head;
+        if (!t) {
+            pthread_mutex_unlock(&rs->mu);
+            break;
+        }
+        rs->head = t->next;
+        if (!rs->head)
+            rs->tail = NULL;
+        rs->queued--;
+        rs->busy++;
+        pthread_cond_signal(&rs->cv_put);
+        pthread_mutex_unlock(&rs->mu);
+
+        if (conn && pg_err_get(&rs->err) == ENVSYNC_OK && !pg_host->cancelled(rs->ctx)) {
+            if (t->kind == TASK_COPY)
+                run_copy(rs, conn, t);
+            else if (t->kind == TASK_SQL)
+                run_sql(rs, conn, t);
+            else
+                run_count(rs, conn, t);
+        }
+        free_task(t);
+        pthread_mutex_lock(&rs->mu);
+        rs->busy--;
+        if (!rs->head && rs->busy == 0)
+            pthread_cond_broadcast(&rs->cv_idle);
+        pthread_cond_broadcast(&rs->cv_put);
+        pthread_mutex_unlock(&rs->mu);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+static envsync_status
+start_workers(pg_restore *rs)
+{
+    size_t i, n = (size_t)rs->s->c.jobs;
+
+    rs->threads = calloc(n, sizeof *rs->threads);
+    if (!rs->threads)
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+    rs->cap = 2 * n;
+    for (i = 0; i < n; i++) {
+        if (pthread_create(&rs->threads[i], NULL, rs_worker, rs) != 0)
+            return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "cannot start worker thread");
+        rs->nthreads++;
+    }
+    return ENVSYNC_OK;
+}
+
+static void
+stop_workers(pg_restore *rs)
+{
+    size_t i;
+
+    pthread_mutex_lock(&rs->mu);
+    rs->closing = 1;
+    pthread_cond_broadcast(&rs->cv_get);
+    pthread_mutex_unlock(&rs->mu);
+    for (i = 0; i < rs->nthreads; i++)
+        pthread_join(rs->threads[i], NULL);
+    rs->nthreads = 0;
+    free(rs->threads);
+    rs->threads = NULL;
+}
+
+/* Queues a task; blocks while the queue is full.  Takes ownership. */
+static envsync_status
+enqueue(pg_restore *rs, rs_task *t)
+{
+    envsync_status st;
+
+    pthread_mutex_lock(&rs->mu);
+    while (rs->queued >= rs->cap && pg_err_get(&rs->err) == ENVSYNC_OK && rs->nthreads)
+        pthread_cond_wait(&rs->cv_put, &rs->mu);
+    st = pg_err_get(&rs->err);
+    if (st != ENVSYNC_OK || !rs->nthreads) {
+        pthread_mutex_unlock(&rs->mu);
+        free_task(t);
+        return st != ENVSYNC_OK ? st : ENVSYNC_ERR_OTHER;
+    }
+    t->next = NULL;
+    if (rs->tail)
+        rs->tail->next = t;
+    else
+        rs->head = t;
+    rs->tail = t;
+    rs->queued++;
+    pthread_cond_signal(&rs->cv_get);
+    pthread_mutex_unlock(&rs->mu);
+    return ENVSYNC_OK;
+}
+
+/* Waits until every queued task ran; the first failure, if any. */
+static envsync_status
+wait_idle(pg_restore *rs)
+{
+    pthread_mutex_lock(&rs->mu);
+    while ((rs->head || rs->busy) && rs->nthreads)
+        pthread_cond_wait(&rs->cv_idle, &rs->mu);
+    pthread_mutex_unlock(&rs->mu);
+    return pg_err_get(&rs->err);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static envsync_status
+fail(pg_restore *rs)
+{
+    envsync_status st = pg_err_report(&rs->err, rs->ctx);
+    return st != ENVSYNC_OK ? st : pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "restore failed");
+}
+
+/* Runs p1 "id1" p2 ["id2" p3] on the maintenance connection. */
+static int
+maint_exec(pg_restore *rs, const char *what, const char *p1, const char *id1, const char *p2,
+           const char *id2, const char *p3)
+{
+    es_buf sql = ES_BUF_INIT;
+    int rc;
+
+    es_buf_puts(&sql, p1);
+    pg_buf_ident(&sql, id1);
+    es_buf_puts(&sql, p2);
+    if (id2) {
+        pg_buf_ident(&sql, id2);
+        es_buf_puts(&sql, p3 ? p3 : "");
+    }
+    rc = pg_exec(rs->maint, sql.data ? sql.data : "", &rs->err, what);
+    es_buf_free(&sql);
+    return rc;
+}
+
+static int
+db_exists(pg_restore *rs, const char *name, int *allowconn)
+{
+    const char *params[1] = { name };
+    PGresult *res = PQexecParams(rs->maint, "SELECT datallowconn FROM pg_catalog.pg_database"
+                                 " WHERE datname = $1", 1, NULL, params, NULL, NULL, 0);
+    int n = -1;
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        n = PQntuples(res);
+        if (n > 0 && allowconn)
+            *allowconn = PQgetvalue(res, 0, 0)[0] == 't';
+    } else {
+        char msg[PG_ERRLEN];
+        pg_err_set(&rs->err, pg_classify(rs->maint, res), "reading pg_database: %s",
+                   pg_message(rs->maint, res, msg, sizeof msg));
+    }
+    PQclear(res);
+    return n;
+}
+
+static envsync_status
+ensure_maint(pg_restore *rs)
+{
+    if (rs->maint && PQstatus(rs->maint) == CONNECTION_OK)
+        return ENVSYNC_OK;
+    PQfinish(rs->maint);
+    rs->maint = pg_connect(&rs->s->c, rs->s->c.maintenance_db, &rs->err);
+    return rs->maint ? ENVSYNC_OK : ENVSYNC_ERR_CONNECT;
+}
+
+static int
+drop_db(pg_restore *rs, const char *name, const char *what)
+{
+    return maint_exec(rs, what, "DROP DATABASE IF EXISTS ", name, " WITH (FORCE)", NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- begin */
+
+envsync_status
+pg_restore_begin(envsync_ctx *ctx, void *state)
+{
+    pg_state *s = state;
+    pg_restore *rs;
+    const char *engine = pg_host->artifact_engine(ctx);
+    int allow = 1;
+
+    if (pg_host->is_production(ctx) && !pg_host->allow_production(ctx))
+        return pg_host->error(ctx, ENVSYNC_ERR_REFUSED,
+                              "environment \"%s\" is production: refusing to restore into "
+                              "database \"%s\" (set envsync.allow_production_restore = true "
+                              "to allow it)", pg_host->environment(ctx), s->c.dbname);
+    if (engine && strcmp(engine, PG_ENGINE) != 0)
+        return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY,
+                              "the artifact holds a \"%s\" backup; the postgres plugin "
+                              "restores only \"%s\" artifacts", engine, PG_ENGINE);
+    pg_restore_free(s->rs);
+    rs = s->rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+    rs->ctx = ctx;
+    rs->s = s;
+    pthread_mutex_init(&rs->mu, NULL);
+    pthread_cond_init(&rs->cv_put, NULL);
+    pthread_cond_init(&rs->cv_get, NULL);
+    pthread_cond_init(&rs->cv_idle, NULL);
+    pg_err_init(&rs->err);
+    snprintf(rs->target, sizeof rs->target, "%s", s->c.dbname);
+    snprintf(rs->newdb, sizeof rs->newdb, "%s%s", s->c.dbname, PG_NEW_SUFFIX);
+    snprintf(rs->olddb, sizeof rs->olddb, "%s%s", s->c.dbname, PG_OLD_SUFFIX);
+    rs->replace = strcmp(s->c.mode, "replace") == 0;
+    rs->loaddb = rs->replace ? rs->target : rs->newdb;
+    s->c.client_encoding = NULL;
+
+    if (ensure_maint(rs) != ENVSYNC_OK)
+        return fail(rs);
+    /* leftovers of a killed run */
+    if (db_exists(rs, rs->newdb, NULL) > 0) {
+        pg_host->log(ctx, ENVSYNC_LOG_WARN, "dropping leftover database \"%s\" of an "
+                     "earlier run", rs->newdb);
+        if (db_exists(rs, rs->target, &allow) > 0 && !allow) {
+            /* a run killed in the middle of its swap refused connections */
+            pg_host->log(ctx, ENVSYNC_LOG_WARN, "database \"%s\" refuses connections "
+                         "(left so by an interrupted swap): allowing them again", rs->target);
+            maint_exec(rs, "re-allowing connections", "ALTER DATABASE ", rs->target, " WITH ALLOW_CONNECTIONS true", NULL, NULL);
+        }
+        if (drop_db(rs, rs->newdb, "dropping the leftover database") != 0)
+            return fail(rs);
+    }
+    if (!s->c.keep_previous && db_exists(rs, rs->olddb, NULL) > 0) {
+        pg_host->log(ctx, ENVSYNC_LOG_WARN, "dropping leftover database \"%s\"", rs->olddb);
+        if (drop_db(rs, rs->olddb, "dropping the leftover database") != 0)
+            return fail(rs);
+    }
+    if (pg_err_get(&rs->err))
+        return fail(rs);
+    return ENVSYNC_OK;
+}
+
+/* ---------------------------------------------------------------- entries */
+
+static envsync_status
+read_meta(pg_restore *rs, const void *data, size_t len)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(data, len, 0, &jerr), *v;
+    json_int_t format;
+
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_INTEGRITY,
+                              "META database entry is not a JSON object: %s", jerr.text);
+    }
+    format = json_integer_value(json_object_get(o, "format"));
+    if (format > PG_META_FORMAT) {
+        json_decref(o);
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_INTEGRITY,
+                              "the artifact's postgres metadata is format %lld; this plugin "
+                              "reads format %d and older: upgrade envsync", (long long)format,
+                              PG_META_FORMAT);
+    }
+#define GET(field, key) do { v = json_object_get(o, key); free(rs->field); \
+        rs->field = json_is_string(v) ? strdup(json_string_value(v)) : NULL; } while (0)
+    GET(encoding, "encoding");
+    GET(lc_collate, "lc_collate");
+    GET(lc_ctype, "lc_ctype");
+    GET(provider, "locale_provider");
+    GET(icu_locale, "icu_locale");
+#undef GET
+    v = json_object_get(o, "server_version");
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "source: PostgreSQL %s, encoding %s, collation %s",
+                 json_is_string(v) ? json_string_value(v) : "?",
+                 rs->encoding ? rs->encoding : "?", rs->lc_collate ? rs->lc_collate : "?");
+    json_decref(o);
+    return ENVSYNC_OK;
+}
+
+static envsync_status
+ensure_db(pg_restore *rs)
+{
+    const pg_conf *c = &rs->s->c;
+    const char *enc = c->encoding ? c->encoding : rs->encoding;
+    const char *coll = c->lc_collate ? c->lc_collate : rs->lc_collate;
+    const char *ctype = c->lc_ctype ? c->lc_ctype : rs->lc_ctype;
+    es_buf sql = ES_BUF_INIT;
+    int rc;
+
+    if (rs->created)
+        return ENVSYNC_OK;
+    if (rs->replace) {
+        pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "mode replace: dropping database \"%s\" "
+                     "and loading into it in place (not atomic)", rs->target);
+        if (drop_db(rs, rs->target, "dropping the target (mode replace)") != 0)
+            return fail(rs);
+    }
+    es_buf_puts(&sql, "CREATE DATABASE ");
+    pg_buf_ident(&sql, rs->loaddb);
+    es_buf_puts(&sql, " TEMPLATE ");
+    pg_buf_ident(&sql, c->template_db);
+    if (enc) {
+        es_buf_puts(&sql, " ENCODING ");
+        pg_buf_literal(&sql, enc);
+    }
+    if (coll) {
+        es_buf_puts(&sql, " LC_COLLATE ");
+        pg_buf_literal(&sql, coll);
+    }
+    if (ctype) {
+        es_buf_puts(&sql, " LC_CTYPE ");
+        pg_buf_literal(&sql, ctype);
+    }
+    if (rs->provider && strcmp(rs->provider, "i") == 0 && rs->icu_locale &&
+        PQserverVersion(rs->maint) >= 150000) {
+        es_buf_puts(&sql, " LOCALE_PROVIDER icu ICU_LOCALE ");
+        pg_buf_literal(&sql, rs->icu_locale);
+    }
+    rc = pg_exec(rs->maint, sql.data ? sql.data : "", &rs->err, "creating the new database");
+    es_buf_free(&sql);
+    if (rc != 0) {
+        char tmp[PG_ERRLEN];
+        snprintf(tmp, sizeof tmp, "%s", rs->err.msg);
+        return pg_host->error(rs->ctx, rs->err.st, "database \"%s\": %s", rs->loaddb, tmp);
+    }
+    rs->created = 1;
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "created database \"%s\" (%s)", rs->loaddb,
+                 enc ? enc : "default encoding");
+    rs->s->c.client_encoding = enc;
+    rs->db = pg_connect(c, rs->loaddb, &rs->err);
+    if (!rs->db)
+        return fail(rs);
+    return start_workers(rs);
+}
+
+typedef struct exec_ctx {
+    pg_restore *rs;
+    PGconn *conn;
+    const char *what;
+    uint64_t n;
+} exec_ctx;
+
+static int
+exec_stmt(void *arg, const char *stmt, size_t len)
+{
+    exec_ctx *x = arg;
+    char *sql = strndup(stmt, len), msg[PG_ERRLEN];
+    PGresult *res;
+    ExecStatusType s;
+
+    if (!sql)
+        return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+    x->n++;
+    if (pg_host->cancelled(x->rs->ctx)) {
+        free(sql);
+        return pg_err_set(&x->rs->err, pg_host->cancelled(x->rs->ctx), "cancelled");
+    }
+    res = PQexec(x->conn, sql);
+    s = PQresultStatus(res);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        envsync_status st = pg_err_set(&x->rs->err, pg_classify(x->conn, res),
+                                       "%s statement %" PRIu64 " \"%.160s\": %s", x->what,
+                                       x->n, sql, pg_message(x->conn, res, msg, sizeof msg));
+        PQclear(res);
+        free(sql);
+        return st;
+    }
+    PQclear(res);
+    free(sql);
+    return 0;
+}
+
+static envsync_status
+exec_script(pg_restore *rs, PGconn *conn, const char *what, const char *sql, size_t len)
+{
+    exec_ctx x = { rs, conn, what, 0 };
+
+    if (pg_split_sql(sql, len, exec_stmt, &x) != 0)
+        return fail(rs);
+    pg_host->log(rs->ctx, ENVSYNC_LOG_DEBUG, "%s: %" PRIu64 " statements", what, x.n);
+    return ENVSYNC_OK;
+}
+
+static envsync_status
+restore_blob(pg_restore *rs, const envsync_entry *e, const void *data, size_t len)
+{
+    const char *owner = NULL, *offset = "0";
+    char msg[PG_ERRLEN];
+    size_t i;
+    PGresult *res;
+
+    for (i = 0; i < e->nattrs; i++) {
+        if (strcmp(e->attrs[i].key, "owner") == 0)
+            owner = e->attrs[i].value;
+        else if (strcmp(e->attrs[i].key, "offset") == 0)
+            offset = e->attrs[i].value;
+    }
+    if (!e->object)
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_INTEGRITY, "BLOB entry without an object");
+    if (e->seq == 0) {
+        const char *p[1] = { e->object };
+        res = PQexecParams(rs->db, "SELECT pg_catalog.lo_create($1::pg_catalog.oid)", 1,
+                           NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            envsync_status st = pg_classify(rs->db, res);
+            pg_message(rs->db, res, msg, sizeof msg);
+            PQclear(res);
+            return pg_host->error(rs->ctx, st, "large object %s: %s", e->object, msg);
+        }
+        PQclear(res);
+        if (owner && *owner) {
+            es_buf sql = ES_BUF_INIT;
+            es_buf_printf(&sql, "ALTER LARGE OBJECT %s OWNER TO ", e->object);
+            pg_buf_ident(&sql, owner);
+            res = PQexec(rs->db, sql.data ? sql.data : "");
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "large object %s: owner %s not set: %s",
+                             e->object, owner, pg_message(rs->db, res, msg, sizeof msg));
+            PQclear(res);
+            es_buf_free(&sql);
+        }
+    }
+    if (len > 0) {
+        const char *p[3] = { e->object, offset, data };
+        int lens[3] = { 0, 0, (int)len }, fmts[3] = { 0, 0, 1 };
+        res = PQexecParams(rs->db, "SELECT pg_catalog.lo_put($1::pg_catalog.oid,"
+                           " $2::pg_catalog.int8, $3::pg_catalog.bytea)", 3, NULL, p, lens,
+                           fmts, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            envsync_status st = pg_classify(rs->db, res);
+            pg_message(rs->db, res, msg, sizeof msg);
+            PQclear(res);
+            return pg_host->error(rs->ctx, st, "large object %s: %s", e->object, msg);
+        }
+        PQclear(res);
+    }
+    pg_host->progress(rs->ctx, len, 0);
+    return ENVSYNC_OK;
+}
+
+static int
+append_sql(es_buf *b, const void *data, size_t len)
+{
+    if (es_buf_append(b, data, len) != 0)
+        return -1;
+    return es_buf_puts(b, "\n;\n");
+}
+
+envsync_status
+pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const void *data,
+                 size_t len)
+{
+    pg_state *s = state;
+    pg_restore *rs = s->rs;
+    envsync_status st;
+    const char *sect = e->section ? e->section : "";
+
+    if (!rs)
+        return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "restore_entry before restore_begin");
+    if ((st = pg_err_get(&rs->err)) != ENVSYNC_OK)
+        return fail(rs);
+    if ((st = pg_host->cancelled(ctx)) != ENVSYNC_OK)
+        return st;
+    switch (e->kind) {
+    case ENVSYNC_ENTRY_META:
+        if (e->object && strcmp(e->object, "database") == 0) {
+            if (rs->created) {
+                pg_host->log(ctx, ENVSYNC_LOG_WARN, "META database entry after the database "
+                             "was created: ignored");
+                return ENVSYNC_OK;
+            }
+            return read_meta(rs, data, len);
+        }
+        pg_host->log(ctx, ENVSYNC_LOG_DEBUG, "META %s: ignored", e->object ? e->object : "?");
+        return ENVSYNC_OK;
+    case ENVSYNC_ENTRY_SCHEMA:
+        if (strcmp(sect, "pre-data") == 0) {
+            if ((st = ensure_db(rs)) != ENVSYNC_OK)
+                return st;
+            return exec_script(rs, rs->db, "pre-data", data, len);
+        }
+        if (strcmp(sect, "post-data") == 0) {
+            if (append_sql(&rs->post, data, len) != 0)
+                return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+            return ENVSYNC_OK;
+        }
+        return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY, "SCHEMA entry with unknown section "
+                              "\"%s\"", sect);
+    case ENVSYNC_ENTRY_DATA: {
+        rs_task *t;
+        size_t ti;
+        if (!e->schema || !e->object)
+            return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY, "DATA entry without schema "
+                                  "and table names");
+        if ((st = ensure_db(rs)) != ENVSYNC_OK)
+            return st;
+        ti = table_index(rs, e->schema, e->object);
+        if (ti == (size_t)-1)
+            return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        if (len == 0 && e->rows == 0)
+            return ENVSYNC_OK;
+        t = calloc(1, sizeof *t);
+        if (!t || !(t->data = malloc(len ? len : 1)) ||
+            !(t->columns = strdup(e->columns ? e->columns : ""))) {
+            free_task(t);
+            return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        }
+        memcpy(t->data, data, len);
+        t->kind = TASK_COPY;
+        t->len = len;
+        t->rows = e->rows;
+        t->seq = e->seq;
+        t->table = ti;
+        if (enqueue(rs, t) != ENVSYNC_OK)
+            return fail(rs);
+        return ENVSYNC_OK;
+    }
+    case ENVSYNC_ENTRY_BLOB:
+        if ((st = ensure_db(rs)) != ENVSYNC_OK)
+            return st;
+        return restore_blob(rs, e, data, len);
+    case ENVSYNC_ENTRY_POSTLOAD: {
+        es_buf *b = strcmp(sect, "sequences") == 0 ? &rs->seqs
+                    : strcmp(sect, "refresh") == 0 ? &rs->refresh : &rs->user;
+        if (append_sql(b, data, len) != 0)
+            return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        return ENVSYNC_OK;
+    }
+    default:
+        return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY, "unexpected entry kind %d for a "
+                              "PostgreSQL restore (%s)", (int)e->kind,
+                              e->object ? e->object : "");
+    }
+}
+
+/* ---------------------------------------------------------------- finish */
+
+/* Index builds and PRIMARY KEY / UNIQUE / EXCLUDE constraints: they depend
+ * only on tables and can run in parallel; everything else keeps its order. */
+static int
+parallel_stmt(const char *s, size_t len)
+{
+    const char *p, *end = s + len;
+
+    if (len > 13 && strncasecmp(s, "CREATE INDEX ", 13) == 0)
+        return 1;
+    if (len > 20 && strncasecmp(s, "CREATE UNIQUE INDEX ", 20) == 0)
+        return 1;
+    if (len < 12 || strncasecmp(s, "ALTER TABLE ", 12) != 0)
+        return 0;
+    for (p = s; p + 16 < end; p++)
+        if (strncmp(p, "\n    ADD CONSTRAINT ", 20) == 0 || strncmp(p, " ADD CONSTRAINT ", 16) == 0)
+            break;
+    if (p + 16 >= end)
+        return 0;
+    p = strstr(p, "ADD CONSTRAINT ") + 15;
+    if (*p == '"') {
+        for (p++; p < end; p++)
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+        p++;
+    } else {
+        while (p < end && !isspace((unsigned char)*p))
+            p++;
+    }
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    return (end - p > 12 && strncmp(p, "PRIMARY KEY ", 12) == 0) ||
+           (end - p > 7 && strncmp(p, "UNIQUE ", 7) == 0) ||
+           (end - p > 8 && strncmp(p, "EXCLUDE ", 8) == 0);
+}
+
+typedef struct post_ctx {
+    pg_restore *rs;
+    int phase;                   /* 0: parallel ones, 1: the rest in order */
+    uint64_t n, par;
+} post_ctx;
+
+static int
+post_stmt(void *arg, const char *stmt, size_t len)
+{
+    post_ctx *x = arg;
+    int par = parallel_stmt(stmt, len);
+    rs_task *t;
+
+    if (x->phase == 0) {
+        if (!par)
+            return 0;
+        t = calloc(1, sizeof *t);
+        if (!t || !(t->data = strndup(stmt, len))) {
+            free_task(t);
+            return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+        }
+        t->kind = TASK_SQL;
+        x->par++;
+        return enqueue(x->rs, t) != ENVSYNC_OK ? (int)ENVSYNC_ERR_OTHER : 0;
+    }
+    if (par)
+        return 0;
+    {
+        exec_ctx e = { x->rs, x->rs->db, "post-data", x->n };
+        int rc = exec_stmt(&e, stmt, len);
+        x->n = e.n;
+        return rc;
+    }
+}
+
+static envsync_status
+run_post_data(pg_restore *rs)
+{
+    post_ctx x = { rs, 0, 0, 0 };
+
+    if (!rs->post.len)
+        return ENVSYNC_OK;
+    if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 || wait_idle(rs))
+        return fail(rs);
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %" PRIu64 " index and key builds "
+                 "done on %lld connections", x.par, (long long)rs->s->c.jobs);
+    x.phase = 1;
+    if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0)
+        return fail(rs);
+    return ENVSYNC_OK;
+}
+
+static envsync_status
+check_counts(pg_restore *rs)
+{
+    size_t i;
+
+    for (i = 0; i < rs->ntables; i++) {
+        rs_table *t = &rs->tables[i];
+        uint64_t rows;
+        if (pg_host->expected_rows(rs->ctx, t->schema, t->name, &rows) != 0) {
+            pg_host->log(rs->ctx, ENVSYNC_LOG_DEBUG, "table %s.%s: not in the manifest",
+                         t->schema, t->name);
+            continue;
+        }
+        t->expected = rows;
+        t->has_expected = 1;
+        if (t->loaded != rows)
+            return pg_host->error(rs->ctx, ENVSYNC_ERR_INTEGRITY, "table %s.%s: loaded %" PRIu64
+                                  " rows, the manifest expects %" PRIu64, t->schema, t->name,
+                                  t->loaded, rows);
+    }
+    if (!rs->s->c.verify_counts)
+        return ENVSYNC_OK;
+    for (i = 0; i < rs->ntables; i++) {
+        rs_task *t;
+        if (!rs->tables[i].has_expected)
+            continue;
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        t->kind = TASK_COUNT;
+        t->table = i;
+        if (enqueue(rs, t) != ENVSYNC_OK)
+            return fail(rs);
+    }
+    if (wait_idle(rs) != ENVSYNC_OK)
+        return fail(rs);
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "row counts of %zu tables match the manifest",
+                 rs->ntables);
+    return ENVSYNC_OK;
+}
+
+static envsync_status
+analyze(pg_restore *rs)
+{
+    size_t i;
+
+    for (i = 0; i < rs->ntables; i++) {
+        rs_task *t = calloc(1, sizeof *t);
+        es_buf sql = ES_BUF_INIT;
+        if (!t)
+            return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        es_buf_puts(&sql, "ANALYZE ");
+        pg_buf_qname(&sql, rs->tables[i].schema, rs->tables[i].name);
+        t->kind = TASK_SQL;
+        t->data = es_buf_detach(&sql, NULL);
+        if (enqueue(rs, t) != ENVSYNC_OK)
+            return fail(rs);
+    }
+    if (wait_idle(rs) != ENVSYNC_OK)
+        return fail(rs);
+    return ENVSYNC_OK;
+}
+
+static void
+terminate_sessions(pg_restore *rs, const char *db)
+{
+    const char *params[1] = { db };
+    PGresult *res = PQexecParams(rs->maint, "SELECT pid FROM pg_catalog.pg_stat_activity"
+                                 " WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+                                 1, NULL, params, NULL, NULL, 0);
+    int i;
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        for (i = 0; i < PQntuples(res); i++) {
+            const char *p[1] = { PQgetvalue(res, i, 0) };
+            PGresult *r2 = PQexecParams(rs->maint, "SELECT pg_catalog.pg_terminate_backend($1::int)",
+                                        1, NULL, p, NULL, NULL, 0);
+            if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
+                char msg[PG_ERRLEN];
+                pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "cannot end session %s on \"%s\": %s",
+                             p[0], db, pg_message(rs->maint, r2, msg, sizeof msg));
+            }
+            PQclear(r2);
+        }
+    }
+    PQclear(res);
+}
+
+/* One attempt: terminate, then both renames in one transaction (RENAME
+ * waits up to 5 s for terminated sessions to go). */
+static int
+swap_once(pg_restore *rs, char *msg, size_t mlen)
+{
+    es_buf sql = ES_BUF_INIT;
+    PGresult *res;
+    int ok;
+
+    terminate_sessions(rs, rs->target);
+    es_buf_puts(&sql, "BEGIN; ALTER DATABASE ");
+    pg_buf_ident(&sql, rs->target);
+    es_buf_puts(&sql, " RENAME TO ");
+    pg_buf_ident(&sql, rs->olddb);
+    es_buf_puts(&sql, "; ALTER DATABASE ");
+    pg_buf_ident(&sql, rs->newdb);
+    es_buf_puts(&sql, " RENAME TO ");
+    pg_buf_ident(&sql, rs->target);
+    es_buf_puts(&sql, "; COMMIT");
+    res = PQexec(rs->maint, sql.data ? sql.data : "");
+    es_buf_free(&sql);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        pg_message(rs->maint, res, msg, mlen);
+    PQclear(res);
+    if (!ok) {
+        res = PQexec(rs->maint, "ROLLBACK");
+        PQclear(res);
+    }
+    return ok;
+}
+
+static envsync_status
+swap(pg_restore *rs)
+{
+    const pg_conf *c = &rs->s->c;
+    char msg[PG_ERRLEN] = "";
+    int64_t attempt;
+    int exists = db_exists(rs, rs->target, NULL), allow = 1;
+
+    if (exists < 0)
+        return fail(rs);
+    if (!exists) {
+        if (maint_exec(rs, "renaming the new database", "ALTER DATABASE ", rs->newdb, " RENAME TO ", rs->target, "") != 0)
+            return fail(rs);
+        rs->swapped = 1;
+        pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "database \"%s\" created", rs->target);
+        return ENVSYNC_OK;
+    }
+    if (db_exists(rs, rs->olddb, NULL) > 0 &&
+        drop_db(rs, rs->olddb, "dropping the previous kept copy") != 0)
+        return fail(rs);
+    /* refuse new connections first; if we may not, terminating still works */
+    if (db_exists(rs, rs->target, &allow) > 0 && allow) {
+        PGresult *res;
+        es_buf sql = ES_BUF_INIT;
+        es_buf_puts(&sql, "ALTER DATABASE ");
+        pg_buf_ident(&sql, rs->target);
+        es_buf_puts(&sql, " WITH ALLOW_CONNECTIONS false");
+        res = PQexec(rs->maint, sql.data ? sql.data : "");
+        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+            rs->conns_refused = 1;
+        else
+            pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "cannot refuse connections to \"%s\": %s",
+                         rs->target, pg_message(rs->maint, res, msg, sizeof msg));
+        PQclear(res);
+        es_buf_free(&sql);
+    }
+    for (attempt = 1; attempt <= c->swap_retries; attempt++) {
+        if (swap_once(rs, msg, sizeof msg)) {
+            rs->swapped = 1;
+            break;
+        }
+        if (pg_host->cancelled(rs->ctx))
+            break;
+        if (attempt < c->swap_retries) {
+            pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "swap attempt %lld/%lld failed: %s; "
+                         "retrying in %lld ms", (long long)attempt, (long long)c->swap_retries,
+                         msg, (long long)c->swap_delay_ms);
+            pg_sleep_ms(rs->ctx, c->swap_delay_ms);
+        }
+    }
+    if (rs->conns_refused) {
+        /* after the swap that name is the old copy */
+        maint_exec(rs, "re-allowing connections", "ALTER DATABASE ", rs->swapped ? rs->olddb : rs->target, " WITH ALLOW_CONNECTIONS true", NULL, NULL);
+        rs->conns_refused = 0;
+    }
+    if (!rs->swapped) {
+        envsync_status st = pg_host->cancelled(rs->ctx);
+        return pg_host->error(rs->ctx, st ? st : ENVSYNC_ERR_RETRY,
+                              "database \"%s\" still in use after %lld swap attempts (%s); "
+                              "it was left as it was", rs->target, (long long)c->swap_retries, msg);
+    }
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "swapped: \"%s\" is the restored copy", rs->target);
+    if (c->keep_previous) {
+        pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "previous copy kept as \"%s\"", rs->olddb);
+    } else if (drop_db(rs, rs->olddb, "dropping the previous copy") != 0) {
+        /* the swap is done: a failure here is a warning, not a failed run */
+        pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "%s", rs->err.msg);
+        pthread_mutex_lock(&rs->err.mu);
+        rs->err.st = ENVSYNC_OK;
+        rs->err.msg[0] = '\0';
+        pthread_mutex_unlock(&rs->err.mu);
+    }
+    return ENVSYNC_OK;
+}
+
+envsync_status
+pg_restore_finish(envsync_ctx *ctx, void *state)
+{
+    pg_state *s = state;
+    pg_restore *rs = s->rs;
+    envsync_status st;
+
+    if (!rs)
+        return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "restore_finish before restore_begin");
+    if ((st = ensure_db(rs)) != ENVSYNC_OK)
+        return st;
+    if (wait_idle(rs) != ENVSYNC_OK)
+        return fail(rs);
+    pg_host->log(ctx, ENVSYNC_LOG_INFO, "data loaded into \"%s\": %zu tables", rs->loaddb,
+                 rs->ntables);
+    if ((st = run_post_data(rs)) != ENVSYNC_OK)
+        return st;
+    if (rs->seqs.len && (st = exec_script(rs, rs->db, "sequences", rs->seqs.data,
+                                          rs->seqs.len)) != ENVSYNC_OK)
+        return st;
+    if ((st = check_counts(rs)) != ENVSYNC_OK)
+        return st;
+    if (rs->user.len && (st = exec_script(rs, rs->db, "post-load", rs->user.data,
+                                          rs->user.len)) != ENVSYNC_OK)
+        return st;
+    if (rs->refresh.len && (st = exec_script(rs, rs->db, "materialized view refresh",
+                                             rs->refresh.data, rs->refresh.len)) != ENVSYNC_OK)
+        return st;
+    if ((st = analyze(rs)) != ENVSYNC_OK)
+        return st;
+    stop_workers(rs);
+    PQfinish(rs->db);
+    rs->db = NULL;
+    if ((st = pg_host->cancelled(ctx)) != ENVSYNC_OK)
+        return pg_host->error(ctx, st, "restore cancelled before the swap");
+    if (s->c.owner && maint_exec(rs, "setting the owner", "ALTER DATABASE ", rs->loaddb, " OWNER TO ", s->c.owner, "") != 0)
+        return fail(rs);
+    if (rs->replace) {
+        rs->swapped = 1;
+        pg_host->log(ctx, ENVSYNC_LOG_INFO, "database \"%s\" restored in place", rs->target);
+        return ENVSYNC_OK;
+    }
+    return swap(rs);
+}
+
+void
+pg_restore_abort(envsync_ctx *ctx, void *state)
+{
+    pg_state *s = state;
+    pg_restore *rs = s->rs;
+
+    if (!rs)
+        return;
+    pg_err_set(&rs->err, ENVSYNC_ERR_INTERRUPTED, "restore aborted");
+    stop_workers(rs);
+    PQfinish(rs->db);
+    rs->db = NULL;
+    if (rs->swapped)
+        return;
+    pthread_mutex_lock(&rs->err.mu);      /* cleanup reports its own errors */
+    rs->err.st = ENVSYNC_OK;
+    rs->err.msg[0] = '\0';
+    pthread_mutex_unlock(&rs->err.mu);
+    if (ensure_maint(rs) != ENVSYNC_OK) {
+        pg_host->log(ctx, ENVSYNC_LOG_ERROR, "cannot remove \"%s\": %s (the next run drops it)",
+                     rs->loaddb, rs->err.msg);
+        return;
+    }
+    if (rs->conns_refused) {
+        maint_exec(rs, "re-allowing connections", "ALTER DATABASE ", rs->target, " WITH ALLOW_CONNECTIONS true", NULL, NULL);
+        rs->conns_refused = 0;
+    }
+    if (rs->replace) {
+        if (rs->created)
+            pg_host->log(ctx, ENVSYNC_LOG_ERROR, "mode replace: database \"%s\" is incomplete "
+                         "after the failed restore", rs->target);
+        return;
+    }
+    if (rs->created) {
+        if (drop_db(rs, rs->newdb, "dropping the new database") != 0)
+            pg_host->log(ctx, ENVSYNC_LOG_ERROR, "%s (the next run drops it)", rs->err.msg);
+        else
+            pg_host->log(ctx, ENVSYNC_LOG_INFO, "dropped \"%s\"; \"%s\" untouched", rs->newdb,
+                         rs->target);
+    }
+}
+
+void
+pg_restore_free(pg_restore *rs)
+{
+    rs_task *t;
+    size_t i;
+
+    if (!rs)
+        return;
+    if (rs->nthreads)
+        stop_workers(rs);
+    while ((t = rs->head) != NULL) {
+        rs->head = t->next;
+        free_task(t);
+    }
+    PQfinish(rs->db);
+    PQfinish(rs->maint);
+    for (i = 0; i < rs->ntables; i++) {
+        free(rs->tables[i].schema);
+        free(rs->tables[i].name);
+    }
+    free(rs->tables);
+    free(rs->encoding);
+    free(rs->lc_collate);
+    free(rs->lc_ctype);
+    free(rs->provider);
+    free(rs->icu_locale);
+    es_buf_free(&rs->post);
+    es_buf_free(&rs->seqs);
+    es_buf_free(&rs->user);
+    es_buf_free(&rs->refresh);
+    pg_err_destroy(&rs->err);
+    pthread_mutex_destroy(&rs->mu);
+    pthread_cond_destroy(&rs->cv_put);
+    pthread_cond_destroy(&rs->cv_get);
+    pthread_cond_destroy(&rs->cv_idle);
+    free(rs);
+}
