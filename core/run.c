@@ -71,7 +71,7 @@ struct pipeline {
     es_counts *delivered;
 
     uint64_t entries;
-    char core_err[ES_ERRLEN];
+    uint64_t rows;               /* DATA/DOCS rows that reached the outputs */
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -176,7 +176,7 @@ outputs_put(pipeline *pl, const envsync_entry *e, const void *data, size_t len)
         return st;
     pl->entries++;
     if (e->kind == ENVSYNC_ENTRY_DATA || e->kind == ENVSYNC_ENTRY_DOCS)
-        atomic_fetch_add(&pl->run->rows, e->rows);
+        pl->rows += e->rows;
     if (pl->writer) {
         st = es_artifact_write_entry(pl->writer, e, data, len, err, sizeof err);
         if (st != ENVSYNC_OK) {
@@ -628,7 +628,7 @@ run_produce(es_run *run, int with_store, int with_restore, int with_transforms, 
 
         es_log_extra(ENVSYNC_LOG_INFO, j->name, "backup", j->backup->plugin->name, NULL,
                      "backup finished: %llu entries, %llu rows in %s", (unsigned long long)pl.entries,
-                     (unsigned long long)atomic_load(&run->rows),
+                     (unsigned long long)pl.rows,
                      es_fmt_duration(es_now_ms() - run->phase_start_ms, d1, sizeof d1));
         (void)b1;
     }
