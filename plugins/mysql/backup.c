@@ -136,8 +136,6 @@ emit(bk *b, bk_table *t, const es_buf *buf, uint64_t rows)
     e.seq = t->seq++;
     s = b->out->put(b->out, &e, buf->len ? buf->data : "", buf->len);
     pthread_mutex_unlock(&b->mu);
-    if (s == ENVSYNC_OK)
-        my_host->progress(b->ctx, buf->len, rows);
     return s;
 }
 

@@ -6,3 +6,9 @@ plugins_mysql_mysql_la_SOURCES = plugins/mysql/plugin.c plugins/mysql/conn.c \
 plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(LIBMARIADB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LIBS)
+
+# integration tests (need the rig's MariaDB; skip without it)
+MYSQL_TESTS = plugins/mysql/tests/fidelity.sh
+TESTS += $(MYSQL_TESTS)
+dist_check_SCRIPTS += $(MYSQL_TESTS)
+EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql

@@ -455,8 +455,6 @@ load_job(struct my_restore *rs, MYSQL *m, rs_job *j)
     }
     if (no_infile)
         s = load_insert(rs, m, j, names, ncol, what);
-    if (s == ENVSYNC_OK)
-        my_host->progress(rs->ctx, j->len, j->rows);
 out:
     es_buf_free(&q);
     es_buf_free(&set);
