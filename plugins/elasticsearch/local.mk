@@ -1,0 +1,17 @@
+# plugins/elasticsearch: Elasticsearch / OpenSearch backup and restore
+pkglib_LTLIBRARIES += plugins/elasticsearch/elasticsearch.la
+plugins_elasticsearch_elasticsearch_la_SOURCES = \
+	plugins/elasticsearch/es.h \
+	plugins/elasticsearch/plugin.c \
+	plugins/elasticsearch/client.c \
+	plugins/elasticsearch/json.c \
+	plugins/elasticsearch/backup.c \
+	plugins/elasticsearch/restore.c \
+	plugins/elasticsearch/snapshot.c
+plugins_elasticsearch_elasticsearch_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBCURL_CFLAGS)
+plugins_elasticsearch_elasticsearch_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_elasticsearch_elasticsearch_la_LIBADD = lib/libesutil.la $(JANSSON_LIBS) $(LIBCURL_LIBS) \
+	$(OPENSSL_LIBS)
+
+# The Elasticsearch-API test double (Python 3 standard library)
+EXTRA_DIST += tests/es-server/es_server.py tests/es-server/README.md
