@@ -174,22 +174,13 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
     uint64_t rows = 0, seq = 0, total_rows = 0, total_bytes = 0;
     size_t max = (size_t)r->s->c.chunk_size;
     int n, rc = -1;
-    const char *p;
 
     if (t->where) {
         es_buf_puts(&sql, "COPY (SELECT ");
         if (!*t->cols)
             es_buf_puts(&sql, "*");
-        for (p = t->cols; *p;) {
-            const char *tab = strchr(p, '\t');
-            size_t l = tab ? (size_t)(tab - p) : strlen(p);
-            char *col = strndup(p, l);
-            if (p != t->cols)
-                es_buf_puts(&sql, ", ");
-            pg_buf_ident(&sql, col ? col : "");
-            free(col);
-            p += l + (tab ? 1 : 0);
-        }
+        else if (pg_buf_columns(&sql, t->cols) != 0)
+            es_buf_free(&sql);
         es_buf_puts(&sql, " FROM ONLY ");
         pg_buf_qname(&sql, t->schema, t->name);
         es_buf_printf(&sql, " WHERE (%s)) TO STDOUT", t->where);
@@ -198,16 +189,7 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
         pg_buf_qname(&sql, t->schema, t->name);
         if (*t->cols) {
             es_buf_puts(&sql, " (");
-            for (p = t->cols; *p;) {
-                const char *tab = strchr(p, '\t');
-                size_t l = tab ? (size_t)(tab - p) : strlen(p);
-                char *col = strndup(p, l);
-                if (p != t->cols)
-                    es_buf_puts(&sql, ", ");
-                pg_buf_ident(&sql, col ? col : "");
-                free(col);
-                p += l + (tab ? 1 : 0);
-            }
+            pg_buf_columns(&sql, t->cols);
             es_buf_puts(&sql, ")");
         }
         es_buf_puts(&sql, " TO STDOUT");
@@ -325,7 +307,9 @@ out:
 static const char tables_sql[] =
     "SELECT n.nspname, c.relname, c.relkind,"
     " COALESCE(rn.nspname, n.nspname), COALESCE(rc.relname, c.relname),"
-    " COALESCE((SELECT pg_catalog.string_agg(a.attname, E'\\t' ORDER BY a.attnum)"
+    " COALESCE((SELECT pg_catalog.string_agg(pg_catalog.replace(pg_catalog.replace("
+    "   pg_catalog.replace(pg_catalog.replace(a.attname::text, '\\', '\\\\'), E'\\t', '\\t'),"
+    "   E'\\n', '\\n'), E'\\r', '\\r'), E'\\t' ORDER BY a.attnum)"
     "   FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
     "   AND NOT a.attisdropped AND a.attgenerated = ''), '')"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -339,10 +323,8 @@ static const char tables_sql[] =
     " ORDER BY c.relpages DESC, n.nspname, c.relname";
 
 static const char sequences_sql[] =
-    "SELECT n.nspname, c.relname, pg_catalog.pg_sequence_last_value(c.oid), s.seqstart,"
-    " tn.nspname, t.relname"
+    "SELECT n.nspname, c.relname, NULL, NULL, tn.nspname, t.relname"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid"
     " LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
     "   AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
     "   AND d.deptype IN ('a', 'i')"
@@ -500,19 +482,29 @@ sequences_postload(bk_run *r, PGconn *conn, es_buf *sql)
     if (!res)
         return pg_err_report(&r->err, r->ctx);
     for (i = 0; i < PQntuples(res); i++) {
-        es_buf q = ES_BUF_INIT;
+        es_buf q = ES_BUF_INIT, sel = ES_BUF_INIT;
         const char *schema = PQgetvalue(res, i, 0), *name = PQgetvalue(res, i, 1);
-        int called = !PQgetisnull(res, i, 2);
+        PGresult *v;
 
         if (!PQgetisnull(res, i, 5) &&
             !selected(r->ctx, PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
                       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)))
             continue;
+        /* sequences are not transactional: this reads their state now */
         pg_buf_qname(&q, schema, name);
+        es_buf_printf(&sel, "SELECT last_value, is_called FROM %s", q.data ? q.data : "");
+        v = sel.data ? pg_query(conn, sel.data, &r->err, "reading a sequence") : NULL;
+        es_buf_free(&sel);
+        if (!v) {
+            es_buf_free(&q);
+            PQclear(res);
+            return pg_err_report(&r->err, r->ctx);
+        }
         es_buf_puts(sql, "SELECT pg_catalog.setval(");
         pg_buf_literal(sql, q.data ? q.data : "");
-        es_buf_printf(sql, ", %s, %s);\n", PQgetvalue(res, i, called ? 2 : 3),
-                      called ? "true" : "false");
+        es_buf_printf(sql, ", %s, %s);\n", PQgetvalue(v, 0, 0),
+                      PQgetvalue(v, 0, 1)[0] == 't' ? "true" : "false");
+        PQclear(v);
         es_buf_free(&q);
     }
     PQclear(res);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "pg.h"
+#include "rowcodec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -280,4 +281,40 @@ pg_sleep_ms(envsync_ctx *ctx, int64_t ms)
             ;
         ms -= step;
     }
+}
+
+int
+pg_buf_columns(es_buf *b, const char *cols)
+{
+    size_t len = strlen(cols), i;
+    long n;
+    es_field *f;
+    int rc = 0;
+
+    if (!len)
+        return 0;
+    f = calloc(len + 1, sizeof *f);
+    if (!f)
+        return -1;
+    n = es_row_split(cols, len, f, len + 1);
+    if (n < 0) {
+        free(f);
+        return -1;
+    }
+    for (i = 0; i < (size_t)n && rc == 0; i++) {
+        char *name = malloc(f[i].len + 1);
+        size_t l;
+        if (!name) {
+            rc = -1;
+            break;
+        }
+        l = es_field_unescape(&f[i], name);
+        name[l] = '\0';
+        if (i)
+            rc = es_buf_puts(b, ", ");
+        rc = rc ? rc : pg_buf_ident(b, name);
+        free(name);
+    }
+    free(f);
+    return rc;
 }

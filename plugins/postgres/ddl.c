@@ -298,7 +298,7 @@ pg_split_sql(const char *sql, size_t len, pg_stmt_cb cb, void *arg)
     while (p < end) {
         if (!start) {
             /* between statements: whitespace, comments, meta-commands */
-            if (isspace((unsigned char)*p)) {
+            if (isspace((unsigned char)*p) || *p == ';') {
                 p++;
                 continue;
             }

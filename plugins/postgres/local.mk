@@ -10,3 +10,12 @@ plugins_postgres_postgres_la_SOURCES = \
 plugins_postgres_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
 plugins_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_postgres_postgres_la_LIBADD = lib/libesutil.la $(LIBPQ_LIBS) $(JANSSON_LIBS)
+
+# Integration tests against a real PostgreSQL (the rig's; skipped without it).
+PG_TESTS = \
+	plugins/postgres/tests/fidelity.sh
+TESTS += $(PG_TESTS)
+dist_check_SCRIPTS += $(PG_TESTS)
+EXTRA_DIST += \
+	plugins/postgres/tests/pg-lib.sh \
+	plugins/postgres/tests/fidelity.sql

@@ -84,6 +84,9 @@ int pg_buf_ident(es_buf *b, const char *s);
 int pg_buf_literal(es_buf *b, const char *s);
 /* Appends "schema"."name". */
 int pg_buf_qname(es_buf *b, const char *schema, const char *name);
+/* Appends "a", "b" from a column list in the entry format (TAB-separated,
+ * each name escaped like a row field).  -1 on a malformed list. */
+int pg_buf_columns(es_buf *b, const char *cols);
 /* Sleep that wakes early when the run is cancelled. */
 void pg_sleep_ms(envsync_ctx *ctx, int64_t ms);
 

@@ -130,7 +130,6 @@ run_copy(pg_restore *rs, PGconn *conn, rs_task *t)
 {
     es_buf sql = ES_BUF_INIT;
     char *schema, *name, msg[PG_ERRLEN];
-    const char *p;
     PGresult *res;
     uint64_t n;
 
@@ -138,15 +137,11 @@ run_copy(pg_restore *rs, PGconn *conn, rs_task *t)
     qname_of(rs, t->table, &sql, &schema, &name);
     if (t->columns && *t->columns) {
         es_buf_puts(&sql, " (");
-        for (p = t->columns; *p;) {
-            const char *tab = strchr(p, '\t');
-            size_t l = tab ? (size_t)(tab - p) : strlen(p);
-            char *col = strndup(p, l);
-            if (p != t->columns)
-                es_buf_puts(&sql, ", ");
-            pg_buf_ident(&sql, col ? col : "");
-            free(col);
-            p += l + (tab ? 1 : 0);
+        if (pg_buf_columns(&sql, t->columns) != 0) {
+            pg_err_set(&rs->err, ENVSYNC_ERR_INTEGRITY, "table %s.%s chunk %" PRIu64
+                       ": malformed column list", schema, name, t->seq);
+            es_buf_free(&sql);
+            return;
         }
         es_buf_puts(&sql, ")");
     }
