@@ -1107,7 +1107,7 @@ static envsync_status
 take_target_triggers(struct my_restore *rs, rs_obj **out, size_t *nout)
 {
     MYSQL_RES *res, *r2;
-    MYSQL_ROW row, r;
+    MYSQL_ROW row, r = NULL;
     char *qd = my_qs(rs->m, rs->db);
     envsync_status s;
     size_t n = 0;
@@ -1132,7 +1132,12 @@ take_target_triggers(struct my_restore *rs, rs_obj **out, size_t *nout)
 
         snprintf(what, sizeof(what), "trigger %s.%s", rs->db, row[0]);
         s = my_query(rs->ctx, rs->m, what, &r2, "SHOW CREATE TRIGGER %s", qn);
-        if (s == ENVSYNC_OK && r2 && (r = mysql_fetch_row(r2)) && mysql_num_fields(r2) >= 5) {
+        if (s == ENVSYNC_OK && (!r2 || !(r = mysql_fetch_row(r2)) || mysql_num_fields(r2) < 5))
+            s = my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "%s: SHOW CREATE TRIGGER: no result",
+                               what);
+        if (s == ENVSYNC_OK)
+            s = my_exec(rs->ctx, rs->m, what, "DROP TRIGGER %s", qn);
+        if (s == ENVSYNC_OK) {
             rs_obj *o = &(*out)[n++];
 
             o->type = strdup("trigger");
@@ -1144,8 +1149,6 @@ take_target_triggers(struct my_restore *rs, rs_obj **out, size_t *nout)
         }
         if (r2)
             mysql_free_result(r2);
-        if (s == ENVSYNC_OK)
-            s = my_exec(rs->ctx, rs->m, what, "DROP TRIGGER %s", qn);
         free(qn);
         if (s != ENVSYNC_OK)
             break;
@@ -1153,6 +1156,37 @@ take_target_triggers(struct my_restore *rs, rs_obj **out, size_t *nout)
     *nout = n;
     mysql_free_result(res);
     return s;
+}
+
+/* After a failed swap: the target's triggers back (best effort); the
+ * connection may be the one that was killed. */
+static void
+put_back_triggers(struct my_restore *rs, rs_obj *trig, size_t ntrig)
+{
+    size_t i;
+
+    if (mysql_ping(rs->m) != 0) {
+        MYSQL *m2 = NULL;
+
+        if (my_connect(rs->ctx, &rs->st->c, NULL, "restore (trigger rollback)", &m2)
+            != ENVSYNC_OK) {
+            my_host->log(rs->ctx, ENVSYNC_LOG_ERROR,
+                         "%zu trigger(s) of %s could not be put back after the failed swap",
+                         ntrig, rs->db);
+            return;
+        }
+        mysql_close(rs->m);
+        rs->m = m2;
+    }
+    if (mysql_query(rs->m, "SET SESSION foreign_key_checks = 0") == 0
+        && my_exec(rs->ctx, rs->m, "rollback", "USE %s", rs->qdb) == ENVSYNC_OK) {
+        for (i = 0; i < ntrig; i++)
+            if (create_object(rs, &trig[i], 0) != ENVSYNC_OK)
+                my_host->log(rs->ctx, ENVSYNC_LOG_ERROR,
+                             "trigger %s.%s could not be put back: %s", rs->db,
+                             trig[i].name, mysql_error(rs->m));
+        my_host->log(rs->ctx, ENVSYNC_LOG_INFO, "%zu trigger(s) of %s put back", ntrig, rs->db);
+    }
 }
 
 static envsync_status
@@ -1187,6 +1221,9 @@ swap(struct my_restore *rs)
         goto out;
     if (!replace && (s = take_target_triggers(rs, &trig, &ntrig)) != ENVSYNC_OK)
         goto out;
+    s = my_host->cancelled(rs->ctx);
+    if (s != ENVSYNC_OK)
+        goto out;
     qd = my_qs(rs->m, rs->db);
     s = my_query(rs->ctx, rs->m, "tables of the target", &res,
                  "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
@@ -1214,24 +1251,6 @@ swap(struct my_restore *rs)
         snprintf(what, sizeof(what), "swap of %s and %s (RENAME TABLE)", rs->db, rs->newdb);
         s = my_exec_len(rs->ctx, rs->m, what, ren.data, ren.len);
         if (s != ENVSYNC_OK) {
-            /* put the target's triggers back (best effort); the
-             * connection may be the one that was killed */
-            if (mysql_ping(rs->m) != 0) {
-                MYSQL *m2 = NULL;
-
-                if (my_connect(rs->ctx, c, NULL, "restore (trigger rollback)", &m2)
-                    == ENVSYNC_OK) {
-                    mysql_close(rs->m);
-                    rs->m = m2;
-                }
-            }
-            if (ntrig && my_exec(rs->ctx, rs->m, "rollback", "USE %s", rs->qdb) == ENVSYNC_OK) {
-                for (i = 0; i < ntrig; i++)
-                    if (create_object(rs, &trig[i], 0) != ENVSYNC_OK)
-                        my_host->log(rs->ctx, ENVSYNC_LOG_ERROR,
-                                     "trigger %s.%s could not be put back: %s", rs->db,
-                                     trig[i].name, mysql_error(rs->m));
-            }
             goto out;
         }
     }
@@ -1252,6 +1271,8 @@ swap(struct my_restore *rs)
         s = my_exec(rs->ctx, rs->m, "removal of the new database",
                     "DROP DATABASE IF EXISTS %s", rs->qnew);
 out:
+    if (s != ENVSYNC_OK && !rs->swapped && ntrig)
+        put_back_triggers(rs, trig, ntrig);
     for (i = 0; i < ntrig; i++)
         free_obj(&trig[i]);
     free(trig);
@@ -1314,10 +1335,18 @@ my_restore_abort(envsync_ctx *ctx, void *state)
     }
     if (mysql_query(m, "SET SESSION foreign_key_checks = 0") == 0) {
         es_buf q = ES_BUF_INIT;
+        int bad;
 
         es_buf_printf(&q, "DROP DATABASE IF EXISTS %s", rs->qnew);
-        if (q.data && mysql_real_query(m, q.data, (unsigned long)q.len))
-            my_host->log(ctx, ENVSYNC_LOG_ERROR, "removal of %s failed: %s", rs->newdb,
+        bad = !q.data || mysql_real_query(m, q.data, (unsigned long)q.len);
+        if (!bad && !rs->swapped) {
+            /* created empty right before the failed swap */
+            es_buf_reset(&q);
+            es_buf_printf(&q, "DROP DATABASE IF EXISTS %s", rs->qold);
+            bad = !q.data || mysql_real_query(m, q.data, (unsigned long)q.len);
+        }
+        if (bad)
+            my_host->log(ctx, ENVSYNC_LOG_WARN, "removal of %s failed: %s", rs->newdb,
                          mysql_error(m));
         else
             my_host->log(ctx, ENVSYNC_LOG_INFO, "restore aborted; %s removed%s", rs->newdb,
