@@ -1,0 +1,31 @@
+# plugins/sanitise: the transform that rewrites rows and documents by rules
+# (docs/sanitise.md).  The engine is a convenience library so the unit
+# tests, fuzz targets and the benchmark drive it without the core.
+noinst_LTLIBRARIES += plugins/sanitise/libsanitise.la
+plugins_sanitise_libsanitise_la_SOURCES = \
+	plugins/sanitise/rules.h \
+	plugins/sanitise/rules.c \
+	plugins/sanitise/rules_keyed.c \
+	plugins/sanitise/rules_text.c \
+	plugins/sanitise/json.c \
+	plugins/sanitise/scan.c \
+	plugins/sanitise/apply.h \
+	plugins/sanitise/apply.c
+plugins_sanitise_libsanitise_la_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+SANITISE_LIBS = plugins/sanitise/libsanitise.la lib/libesutil.la $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+pkglib_LTLIBRARIES += plugins/sanitise/sanitise.la
+plugins_sanitise_sanitise_la_SOURCES = plugins/sanitise/plugin.c
+plugins_sanitise_sanitise_la_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
+plugins_sanitise_sanitise_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_sanitise_sanitise_la_LIBADD = $(SANITISE_LIBS)
+
+# unit tests (Check)
+if HAVE_CHECK
+check_PROGRAMS += plugins/sanitise/tests/test_sanitise
+TESTS += plugins/sanitise/tests/test_sanitise
+plugins_sanitise_tests_test_sanitise_SOURCES = plugins/sanitise/tests/test_sanitise.c
+plugins_sanitise_tests_test_sanitise_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/sanitise \
+	$(JANSSON_CFLAGS) $(CHECK_CFLAGS)
+plugins_sanitise_tests_test_sanitise_LDADD = $(SANITISE_LIBS) $(CHECK_LIBS)
+endif
