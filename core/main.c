@@ -138,7 +138,7 @@ cmd_run(globals *g, int argc, char **argv)
     size_t k, ok = 0, failed = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'a': all = 1; break;
         case 't': ro.select = optarg; break;
@@ -224,7 +224,7 @@ cmd_check(globals *g, int argc, char **argv)
     size_t i, k;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'o': offline = 1; break;
         case 'h':
@@ -348,7 +348,7 @@ cmd_list(globals *g, int argc, char **argv)
     size_t i;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's': storage = optarg; break;
         case 'h':
@@ -398,7 +398,7 @@ cmd_prune(globals *g, int argc, char **argv)
     char *end;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             keep = (int)strtol(optarg, &end, 10);
@@ -525,7 +525,7 @@ cmd_inspect(globals *g, int argc, char **argv)
     int c, st;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's': storage = optarg; break;
         case 'k': key_file = optarg; break;
@@ -606,7 +606,7 @@ cmd_plugins(globals *g, int argc, char **argv)
     char err[1024];
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': name = optarg; break;
         case 'h':

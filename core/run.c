@@ -444,8 +444,11 @@ restore_open(pipeline *pl)
     st = ctx->inst->plugin->desc.restore_begin(ctx, ctx->state);
     if (st != ENVSYNC_OK) {
         /* begin may have created things: abort cleans up */
+        st = plugin_failed(run, ctx, st);
         ctx->inst->plugin->desc.restore_abort(ctx, ctx->state);
-        return plugin_failed(run, ctx, st);
+        es_log(ENVSYNC_LOG_WARN, run->job->name, "restore", ctx->inst->plugin->name,
+               "restore aborted: the target was left as it was");
+        return st;
     }
     pl->restore_begun = 1;
     return ENVSYNC_OK;
@@ -481,8 +484,7 @@ pipeline_finish(pipeline *pl, json_t *extra)
         pl->delivered = NULL;
         st = ctx->inst->plugin->desc.restore_finish(ctx, ctx->state);
         if (st != ENVSYNC_OK) {
-            ctx->inst->plugin->desc.restore_abort(ctx, ctx->state);
-            pl->restore_begun = 0;
+            /* pipeline_close aborts and says so */
             return plugin_failed(run, ctx, st);
         }
         pl->restore_begun = 0;
