@@ -8,7 +8,8 @@ plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LIBS)
 
 # integration tests (need the rig's MariaDB; skip without it)
-MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh
+MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh \
+	plugins/mysql/tests/kill.sh plugins/mysql/tests/noinfile.sh
 TESTS += $(MYSQL_TESTS)
 dist_check_SCRIPTS += $(MYSQL_TESTS)
 EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql
