@@ -59,25 +59,49 @@ RESULTS=$LOGS/results.txt
 # record RESULT NAME LOG: one counted result (PASS FAIL SKIP XFAIL XPASS ERROR)
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$RESULTS"; }
 
-# run LOG TIMEOUT CMD...: run with all output in LOG, killed after TIMEOUT s.
+# run DIR LOG TIMEOUT CMD...: run CMD in DIR with all output in LOG,
+# killed after TIMEOUT s.  It runs in the background (timeout leads its own
+# process group) so that a signal to this script is handled at once: the
+# traps below end the command's whole group, then stop the rig.
+RUN_PID=
 run() {
-    local log=$1 tmo=$2
-    shift 2
-    timeout --kill-after=30 "$tmo" "$@" >> "$log" 2>&1 < /dev/null
+    local dir=$1 log=$2 tmo=$3 rc
+    shift 3
+    ( cd "$dir" && exec timeout --kill-after=30 "$tmo" "$@" ) >> "$log" 2>&1 < /dev/null &
+    RUN_PID=$!
+    wait "$RUN_PID"
+    rc=$?
+    RUN_PID=
+    return $rc
 }
 
 # ------------------------------------------------------------ rig lifecycle
 RIG_DIR=
+RIG_STOPPING=
 rig_stop() {
-    if [ -n "$RIG_DIR" ]; then
-        bash "$SRC/tests/rig/stop.sh" "$RIG_DIR" >> "$LOGS/rig.log" 2>&1
-        rm -rf "$RIG_DIR"
-        RIG_DIR=
+    # A trap may fire while this runs (after stop.sh returns): then it
+    # comes here again, finds RIG_STOPPING and finishes the job.
+    local dir=${RIG_DIR:-$RIG_STOPPING}
+    [ -n "$dir" ] || return 0
+    RIG_DIR=
+    RIG_STOPPING=$dir
+    bash "$SRC/tests/rig/stop.sh" "$dir" >> "$LOGS/rig.log" 2>&1
+    rm -rf "$dir"
+    RIG_STOPPING=
+}
+on_signal() {  # exit status
+    trap '' INT TERM
+    echo "test-all: interrupted: stopping the running step and the rig" >&2
+    if [ -n "$RUN_PID" ]; then
+        kill -TERM "$RUN_PID" 2>/dev/null
+        wait "$RUN_PID" 2>/dev/null
     fi
+    rig_stop
+    exit "$1"
 }
 trap 'rig_stop' EXIT
-trap 'echo "test-all: interrupted" >&2; rig_stop; exit 130' INT
-trap 'echo "test-all: terminated" >&2; rig_stop; exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 # collect_trs BUILDDIR PREFIX TESTS...: record the result lines of each
 # test's .trs file (a test without one failed to build or to run).
@@ -107,12 +131,12 @@ configure_build() {
     shift 3
     mkdir -p "$dir"
     stage "configure ($name): $* in ${dir#"$SRC"/}"
-    if ! (cd "$dir" && run "$log" 600 "$SRC/configure" "$@"); then
+    if ! run "$dir" "$log" 600 "$SRC/configure" "$@"; then
         record FAIL "configure ($name)" "$log"
         return 1
     fi
     stage "make -j$JOBS ($name)"
-    if ! (cd "$dir" && run "$log" 1800 make -j"$JOBS"); then
+    if ! run "$dir" "$log" 1800 make -j"$JOBS"; then
         record FAIL "build ($name)" "$log"
         return 1
     fi
@@ -150,6 +174,18 @@ summary() {
     [ "$failn" = 0 ]
 }
 
+# over_budget STAGE: true (and a failure recorded) once the run has used
+# its time budget, so that a hang cannot eat CI's whole allowance.
+BUDGET=${TEST_ALL_BUDGET:-4500}
+over_budget() {
+    if [ $(( $(date +%s) - T0 )) -ge "$BUDGET" ]; then
+        stage "time budget of ${BUDGET}s used up: skipping $1"
+        record FAIL "$1 (not run: time budget TEST_ALL_BUDGET=${BUDGET}s used up)" "$LOGS/results.txt"
+        return 0
+    fi
+    return 1
+}
+
 finish() {
     rig_stop
     summary
@@ -160,7 +196,7 @@ finish() {
 stage "start: $SRC ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
 if [ "$DEPS" = 1 ]; then
     stage "install-deps"
-    if ! run "$LOGS/deps.log" 1800 bash "$SRC/scripts/install-deps.sh"; then
+    if ! run "$SRC" "$LOGS/deps.log" 1800 bash "$SRC/scripts/install-deps.sh"; then
         record FAIL "install-deps" "$LOGS/deps.log"
     fi
 fi
@@ -172,7 +208,7 @@ if [ -f "$SRC/config.status" ]; then
     finish
 fi
 stage "autoreconf -fi"
-if ! (cd "$SRC" && run "$LOGS/autoreconf.log" 600 autoreconf -fi); then
+if ! run "$SRC" "$LOGS/autoreconf.log" 600 autoreconf -fi; then
     record FAIL "autoreconf" "$LOGS/autoreconf.log"
     finish
 fi
@@ -180,15 +216,23 @@ DEBUG=$BUILD_ROOT/debug
 if ! configure_build debug "$DEBUG" "$LOGS/build-debug.log" --enable-debug --enable-werror; then
     finish
 fi
-mk() { make -s --no-print-directory -C "$DEBUG" "$@" 2>/dev/null; }
-read -r -a ALL_TESTS <<< "$(mk rig-print-tests)"
-read -r -a UNIT_PROGS <<< "$(mk rig-print-unit-programs)"
+# mkvar DIR VAR: the value of a make variable of the Makefile in DIR.
+mkvar() {
+    make -s --no-print-directory -C "$1" -f Makefile \
+        -f <(printf 'test-all-print-var:\n\t@echo $(%s)\n' "$2") test-all-print-var 2>/dev/null
+}
+read -r -a ALL_TESTS <<< "$(mkvar "$DEBUG" TESTS)"
+UNIT_PROGS=()
+for p in $(mkvar "$DEBUG" check_PROGRAMS); do
+    case $p in tests/unit/*) UNIT_PROGS+=("$p") ;; esac
+done
 stage "${#ALL_TESTS[@]} tests registered, ${#UNIT_PROGS[@]} unit test programs"
+[ ${#ALL_TESTS[@]} -gt 0 ] || record FAIL "no tests registered in TESTS" "$LOGS/build-debug.log"
 
 # ------------------------------------------------------------ 3. rig
 RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/envsync-rig.XXXXXX")
 stage "start test rig in $RIG_DIR"
-if ! run "$LOGS/rig.log" 300 bash "$SRC/tests/rig/start.sh" "$RIG_DIR"; then
+if ! run "$SRC" "$LOGS/rig.log" 300 bash "$SRC/tests/rig/start.sh" "$RIG_DIR"; then
     record FAIL "test rig start (tests/rig/start.sh)" "$LOGS/rig.log"
 fi
 
@@ -196,8 +240,9 @@ fi
 stage "make -j$JOBS check (servers required)"
 # remove results of an earlier run so only this run's .trs are counted
 find "$DEBUG" -name '*.trs' -delete 2>/dev/null
-(cd "$DEBUG" && export ENVSYNC_RIG_ENV=$RIG_DIR/env.sh ENVSYNC_REQUIRE_SERVERS=1 &&
-    run "$LOGS/check.log" 2400 make -k -j"$JOBS" check) || true
+run "$DEBUG" "$LOGS/check.log" 2400 \
+    env ENVSYNC_RIG_ENV="$RIG_DIR/env.sh" ENVSYNC_REQUIRE_SERVERS=1 \
+    make -k -j"$JOBS" check
 collect_trs "$DEBUG" "" "${ALL_TESTS[@]}"
 rig_stop
 stage "make check: $(grep -c . "$RESULTS") results, $(grep -vc -e '^PASS' -e '^SKIP' -e '^XFAIL' "$RESULTS") not passed"
@@ -208,7 +253,9 @@ if [ "$QUICK" = 1 ]; then
 fi
 
 # ------------------------------------------------------------ 5. valgrind
-if [ ${#UNIT_PROGS[@]} -gt 0 ]; then
+if over_budget valgrind; then
+    :
+elif [ ${#UNIT_PROGS[@]} -gt 0 ]; then
     stage "valgrind: ${#UNIT_PROGS[@]} unit test programs"
     mkdir -p "$LOGS/valgrind"
     for p in "${UNIT_PROGS[@]}"; do
@@ -217,16 +264,15 @@ if [ ${#UNIT_PROGS[@]} -gt 0 ]; then
             record FAIL "valgrind:$p (not built)" "$LOGS/check.log"
             continue
         fi
-        (cd "$DEBUG" &&
-            export top_srcdir="$SRC" top_builddir="$DEBUG" \
-                ENVSYNC_PLUGIN_PATH="$DEBUG/.libs:$DEBUG/tests/plugins/.libs" \
-                CK_FORK=no CK_DEFAULT_TIMEOUT=600 ENVSYNC_REQUIRE_SERVERS=0 &&
-            unset ENVSYNC_RIG_ENV &&
-            run "$log" 900 ./libtool --mode=execute valgrind -q \
+        run "$DEBUG" "$log" 600 env -u ENVSYNC_RIG_ENV \
+            top_srcdir="$SRC" top_builddir="$DEBUG" \
+            ENVSYNC_PLUGIN_PATH="$DEBUG/.libs:$DEBUG/tests/plugins/.libs" \
+            CK_FORK=no CK_DEFAULT_TIMEOUT=600 ENVSYNC_REQUIRE_SERVERS=0 \
+            ./libtool --mode=execute valgrind -q \
                 --leak-check=full --show-leak-kinds=definite,possible \
                 --errors-for-leak-kinds=definite,possible --error-exitcode=1 \
                 --track-origins=yes --num-callers=30 \
-                --suppressions="$SRC/tests/rig/valgrind.supp" "./$p")
+                --suppressions="$SRC/tests/rig/valgrind.supp" "./$p"
         case $? in
             0) record PASS "valgrind:$p" "$log" ;;
             77) record SKIP "valgrind:$p" "$log" ;;
@@ -238,26 +284,29 @@ else
 fi
 
 # ------------------------------------------------------------ 6. ASan
-if [ ${#UNIT_PROGS[@]} -gt 0 ]; then
+if [ ${#UNIT_PROGS[@]} -gt 0 ] && ! over_budget asan; then
     ASAN=$BUILD_ROOT/asan
     if configure_build asan "$ASAN" "$LOGS/build-asan.log" \
             --enable-debug --enable-werror --enable-asan; then
         stage "make check of the unit tests under ASan/UBSan"
         find "$ASAN" -name '*.trs' -delete 2>/dev/null
-        (cd "$ASAN" && unset ENVSYNC_RIG_ENV &&
-            export ENVSYNC_REQUIRE_SERVERS=0 \
-                ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
-                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 &&
-            run "$LOGS/check-asan.log" 1800 make -k -j"$JOBS" check TESTS="${UNIT_PROGS[*]}") || true
+        run "$ASAN" "$LOGS/check-asan.log" 1800 env -u ENVSYNC_RIG_ENV \
+            ENVSYNC_REQUIRE_SERVERS=0 \
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            make -k -j"$JOBS" check TESTS="${UNIT_PROGS[*]}"
         collect_trs "$ASAN" "asan:" "${UNIT_PROGS[@]}"
     fi
 fi
 
 # ------------------------------------------------------------ 7. distcheck
-stage "make distcheck"
-if (cd "$DEBUG" && unset ENVSYNC_RIG_ENV && export ENVSYNC_REQUIRE_SERVERS=0 &&
-        run "$LOGS/distcheck.log" 2400 make -j"$JOBS" distcheck \
-            DISTCHECK_CONFIGURE_FLAGS="--enable-debug --enable-werror"); then
+over_budget distcheck && finish
+stage "make distcheck (servers not used: their tests skip)"
+if run "$DEBUG" "$LOGS/distcheck.log" 2400 env -u ENVSYNC_RIG_ENV -u ENVSYNC_RIG_DIR \
+        -u PGHOST -u PGPORT -u PGUSER -u MYSQL_HOST -u MYSQL_PORT -u MYSQL_USER \
+        -u S3_ENDPOINT -u S3_REGION -u S3_ACCESS_KEY -u S3_SECRET_KEY \
+        ENVSYNC_REQUIRE_SERVERS=0 \
+        make -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-debug --enable-werror"; then
     record PASS "distcheck" "$LOGS/distcheck.log"
 else
     record FAIL "distcheck" "$LOGS/distcheck.log"

@@ -23,10 +23,4 @@ rig-start:
 rig-stop:
 	$(SHELL) $(abs_top_srcdir)/tests/rig/stop.sh '$(RIG_DIR)'
 
-# Used by scripts/test-all.sh to know what to expect and what to run.
-rig-print-tests:
-	@echo $(TESTS)
-rig-print-unit-programs:
-	@echo $(filter tests/unit/%,$(check_PROGRAMS))
-
-.PHONY: rig-start rig-stop rig-print-tests rig-print-unit-programs
+.PHONY: rig-start rig-stop
