@@ -10,3 +10,13 @@ CORE_TESTS = \
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
 EXTRA_DIST += tests/core/common.sh
+
+# Unit tests of config validation, the loader and core helpers (Check).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_conf
+TESTS += tests/unit/test_conf
+tests_unit_test_conf_SOURCES = tests/core/test_conf.c
+tests_unit_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
+tests_unit_test_conf_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_conf_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+endif
