@@ -1,0 +1,58 @@
+#!/bin/bash
+# Options: include/exclude, exclude_data, where, keep_previous,
+# mode = "replace", defer_indexes = false, jobs = 1.
+. "$top_srcdir/tests/lib.sh"
+need_mysql
+. "$top_srcdir/plugins/mysql/tests/my-lib.sh"
+set -e
+es_tmpdir
+SRC=esmy_opt_src_$$
+DST=esmy_opt_dst_$$
+trap 'my_drop "$SRC" "$DST"; rm -rf "$T"' EXIT
+q() { my_sql -N -B -e "$1"; }
+
+my_drop "$SRC" "$DST"
+my_sql -e "CREATE DATABASE \`$SRC\`"
+my_sql "$SRC" -e "
+    CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10), KEY kv (v));
+    CREATE TABLE b (id INT PRIMARY KEY);
+    CREATE TABLE c_log (id INT);
+    CREATE TABLE secret (id INT PRIMARY KEY, token VARCHAR(40));
+    INSERT INTO a VALUES (1, 'x'), (2, 'y'), (3, 'z');
+    INSERT INTO b VALUES (1), (2);
+    INSERT INTO c_log VALUES (1);
+    INSERT INTO secret VALUES (1, 'do-not-copy');"
+
+my_conf "$T/envsync.conf" opt "$SRC" "$DST" \
+    'exclude = ( "c_*" ); exclude_data = ( "secret" ); where = ( "a: id > 1" ); jobs = 1;' \
+    'keep_previous = true;'
+run_envsync -c "$T/envsync.conf" run opt
+expect_rc 0 "run with include/exclude/where"
+[ "$(q "SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$DST'")" = "a,b,secret" ] ||
+    fail "exclude: wrong tables in the target"
+[ "$(q "SELECT GROUP_CONCAT(id ORDER BY id) FROM \`$DST\`.a")" = "2,3" ] || fail "where not applied"
+[ "$(q "SELECT COUNT(*) FROM \`$DST\`.secret")" = 0 ] || fail "exclude_data: rows copied"
+[ "$(q "SELECT COUNT(*) FROM \`$DST\`.b")" = 2 ] || fail "table b incomplete"
+
+# keep_previous: the replaced tables stay in <db>_envsync_old
+my_sql "$SRC" -e "INSERT INTO b VALUES (3)"
+run_envsync -c "$T/envsync.conf" run opt
+expect_rc 0 "second run with keep_previous"
+[ "$(q "SELECT COUNT(*) FROM \`$DST\`.b")" = 3 ] || fail "second run: new data missing"
+[ "$(q "SELECT COUNT(*) FROM \`${DST}_envsync_old\`.b")" = 2 ] || fail "keep_previous: previous tables not kept"
+
+# mode = replace, defer_indexes = false, jobs = 1 on both sides; the
+# leftover _envsync_old is cleaned up
+my_conf "$T/replace.conf" rep "$SRC" "$DST" 'jobs = 1;' 'mode = "replace"; defer_indexes = false; jobs = 1;'
+run_envsync -c "$T/replace.conf" run rep
+expect_rc 0 "mode = replace"
+my_same "$SRC" "$DST" "mode = replace"
+n=$(q "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${DST}_envsync%'")
+[ "$n" = 0 ] || fail "replace: temporary schemas left behind"
+
+# a bad option value is a config error naming the file and line
+my_conf "$T/bad.conf" bad "$SRC" "$DST" '' 'mode = "sideways";'
+run_envsync -c "$T/bad.conf" run bad
+expect_rc 3 "bad mode"
+expect_out "bad.conf:[0-9]+" "bad mode names file:line"
+pass
