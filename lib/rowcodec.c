@@ -120,8 +120,14 @@ es_field_unescape(const es_field *f, char *out)
             out[o++] = k ? (char)v : 'x';
             break;
         }
+        case '0':
+            /* always exactly NUL, as MySQL reads it: es_row_escape()
+             * writes NUL as \0 even before a digit */
+            out[o++] = '\0';
+            p++;
+            break;
         default:
-            if (*p >= '0' && *p <= '7') {
+            if (*p >= '1' && *p <= '7') {
                 int v = 0, k = 0;
 
                 while (k < 3 && p < end && *p >= '0' && *p <= '7') {

@@ -3,11 +3,12 @@
  *
  * One row per line, fields separated by TAB, lines ended by LF.  A field
  * that is exactly `\N` is SQL NULL.  Inside a field a backslash starts an
- * escape: \\ \t \n \r \b \f \v, \0 (NUL), \NNN (1-3 octal digits), \xHH (1-2
- * hex digits); a backslash before any other character stands for that
- * character.  PostgreSQL's COPY text format and MySQL's LOAD DATA default
- * format both read what es_row_escape() writes (it only emits \\ \t \n \r
- * and \0), so rows need no re-encoding between database and artifact.
+ * escape: \\ \t \n \r \b \f \v, \0 (NUL, whatever follows), \NNN (1-3 octal
+ * digits, the first one 1-7), \xHH (1-2 hex digits); a backslash before any
+ * other character stands for that character.  PostgreSQL's COPY text format
+ * and MySQL's LOAD DATA default format both read what es_row_escape()
+ * writes (it only emits \\ \t \n \r and \0), so rows need no re-encoding
+ * between database and artifact.
  *
  * All functions are pure (no allocation except through es_buf) and take
  * explicit lengths: a field may contain NUL bytes.
