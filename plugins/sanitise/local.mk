@@ -29,3 +29,7 @@ plugins_sanitise_tests_test_sanitise_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/p
 	$(JANSSON_CFLAGS) $(CHECK_CFLAGS)
 plugins_sanitise_tests_test_sanitise_LDADD = $(SANITISE_LIBS) $(CHECK_LIBS)
 endif
+
+# the plugin through the core with the test engine (no server needed)
+TESTS += plugins/sanitise/tests/plugin.sh
+dist_check_SCRIPTS += plugins/sanitise/tests/plugin.sh

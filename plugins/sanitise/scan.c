@@ -7,7 +7,8 @@
  *   documentation (example.*, *.invalid, *.test, ...);
  * - phone: a whole value made of an optional '+', digits and the
  *   separators " -()", 9 to 15 digits, that starts with '+' or '0' or
- *   contains a separator (bare integers are ids, not phones);
+ *   contains a separator (bare integers are ids, not phones); inside
+ *   text, a run starting with '+' or '0' holding 10 to 15 digits;
  * - card: a run of 13 to 19 digits (single spaces or dashes allowed
  *   between groups) starting with 2-6 and passing the Luhn check.
  */
@@ -113,6 +114,38 @@ count_cards(const char *p, size_t len)
     return n;
 }
 
+/* Phone numbers inside text: a run starting with '+' or '0' (after a
+ * non-alphanumeric), of digits and " -()", with 10 to 15 digits. */
+static uint64_t
+count_text_phones(const char *p, size_t len)
+{
+    const char *start = p, *end = p + len;
+    uint64_t n = 0;
+
+    while (p < end) {
+        const char *q;
+        size_t nd = 0;
+
+        if (!(*p == '+' || *p == '0') ||
+            (p > start && (isdig(p[-1]) || ((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z')))) {
+            p++;
+            continue;
+        }
+        q = p + (*p == '+');
+        while (q < end && (isdig(*q) || *q == ' ' || *q == '-' || *q == '(' || *q == ')')) {
+            if (isdig(*q))
+                nd++;
+            else if (q + 1 < end && !isdig(q[1]) && q[1] != '(')
+                break;                  /* a separator must lead to a digit */
+            q++;
+        }
+        if (nd >= 10 && nd <= 15 && (q == end || !((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z')))
+            n++;
+        p = q > p ? q : p + 1;
+    }
+    return n;
+}
+
 void
 sz_scan_value(sz_scan *s, const char *p, size_t len)
 {
@@ -128,5 +161,7 @@ sz_scan_value(sz_scan *s, const char *p, size_t len)
     }
     if (looks_phone(p, len))
         s->phones++;
+    else
+        s->phones += count_text_phones(p, len);
     s->cards += count_cards(p, len);
 }

@@ -768,6 +768,9 @@ START_TEST(scan_heuristics)
     sz_scan_value(&s, "1234567890123", 13);        /* an id, not a phone */
     sz_scan_value(&s, "2024-01-02", 10);
     ck_assert_uint_eq(s.phones, 2);
+    sz_scan_value(&s, "call 020 7946 0958 now", 22);
+    sz_scan_value(&s, "order 1234567890123 and 2024-01-02 10:00", 40);
+    ck_assert_uint_eq(s.phones, 3);
     sz_scan_value(&s, "card 4111 1111 1111 1111 exp", 28);
     sz_scan_value(&s, "4111111111111112", 16);      /* fails Luhn */
     ck_assert_uint_eq(s.cards, 1);
