@@ -13,6 +13,10 @@
  * Entry order in the artifact (restore relies on it):
  *   META database, SCHEMA pre-data, DATA and BLOB (interleaved),
  *   POSTLOAD sequences, SCHEMA post-data, POSTLOAD refresh.
+ *
+ * Locks: nothing requests a new table lock once the workers run (see
+ * pg_backup), so a DROP TABLE issued during the backup waits for it and
+ * cannot wedge it.
  */
 #include "config.h"
 #include "pg.h"
@@ -726,7 +730,12 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
     if ((st = put_entry(&r, ENVSYNC_ENTRY_SCHEMA, NULL, "schema", "pre-data",
                         pre.data ? pre.data : "", pre.len)) != ENVSYNC_OK)
         goto done;
-    /* read before the workers start: both are quick catalog reads */
+    /* Everything that takes new table locks runs before the workers: once
+     * they hold their locks a concurrent DROP/ALTER just waits for us, but
+     * a lock requested after such a waiter would queue behind it (and it
+     * behind us).  So post-data DDL is read here, not overlapped. */
+    if (run_pg_dump(&r, exe, "post-data", xargs, nx, &post) != ENVSYNC_OK)
+        goto fail;
     if ((st = sequences_postload(&r, conn, &seqs)) != ENVSYNC_OK ||
         (st = matviews_postload(&r, conn, &mvs)) != ENVSYNC_OK)
         goto done;
@@ -743,9 +752,7 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
         }
         nthreads++;
     }
-    /* meanwhile: post-data DDL and large objects on this connection */
-    if (!pg_err_get(&r.err))
-        run_pg_dump(&r, exe, "post-data", xargs, nx, &post);
+    /* meanwhile: large objects on this connection */
     if (!pg_err_get(&r.err))
         large_objects(&r, conn);
     for (i = 0; i < nthreads; i++)

@@ -89,9 +89,11 @@ pg_message(PGconn *conn, const PGresult *res, char *buf, size_t len)
         m += 8;
     for (i = 0; m[i] && o + 1 < len; i++) {
         char ch = m[i];
-        if (ch == '\n') {
+        if (ch == '\n' || ch == '\t' || ch == '\r') {
             if (!m[i + 1])
                 break;
+            if (o > 0 && buf[o - 1] == ' ')
+                continue;
             ch = ' ';
         }
         buf[o++] = ch;

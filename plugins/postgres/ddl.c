@@ -378,3 +378,34 @@ pg_split_sql(const char *sql, size_t len, pg_stmt_cb cb, void *arg)
     }
     return 0;
 }
+
+int
+pg_is_owner_stmt(const char *stmt, size_t len)
+{
+    const char *p, *last = NULL;
+
+    if (len < 16 || strncmp(stmt, "ALTER ", 6) != 0)
+        return 0;
+    for (p = stmt; p + 10 <= stmt + len; p++)
+        if (memcmp(p, " OWNER TO ", 10) == 0)
+            last = p;
+    if (!last)
+        return 0;
+    p = last + 10;
+    if (p < stmt + len && *p == '"') {
+        for (p++; p < stmt + len; p++)
+            if (*p == '"') {
+                if (p + 1 < stmt + len && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+        p++;
+    } else {
+        while (p < stmt + len && !isspace((unsigned char)*p))
+            p++;
+    }
+    while (p < stmt + len && isspace((unsigned char)*p))
+        p++;
+    return p >= stmt + len;
+}

@@ -29,6 +29,7 @@ static const envsync_option pg_options[] = {
     { "pg_dump", ENVSYNC_OPT_STRING, 0, "pg_dump", "backup: pg_dump executable used for DDL" },
     { "lock_timeout", ENVSYNC_OPT_DURATION, 0, "60s", "backup: how long to wait for table locks" },
     { "owner", ENVSYNC_OPT_STRING, 0, NULL, "restore: role that owns the restored database" },
+    { "no_owner", ENVSYNC_OPT_BOOL, 0, "false", "restore: skip the source's ALTER ... OWNER TO (objects belong to the restoring role)" },
     { "keep_previous", ENVSYNC_OPT_BOOL, 0, "false", "restore: keep the replaced database as <db>_envsync_old" },
     { "mode", ENVSYNC_OPT_STRING, 0, "swap", "restore: \"swap\" (atomic rename) or \"replace\" (drop and recreate, not atomic)" },
     { "swap_retries", ENVSYNC_OPT_INT, 0, "10", "restore: attempts at the rename swap" },
@@ -83,6 +84,7 @@ pg_init(envsync_ctx *ctx, void **statep)
     c->lock_timeout_ms = pg_host->opt_int(ctx, "lock_timeout");
     c->keep_previous = (int)pg_host->opt_int(ctx, "keep_previous");
     c->verify_counts = (int)pg_host->opt_int(ctx, "verify_counts");
+    c->no_owner = (int)pg_host->opt_int(ctx, "no_owner");
     if (!c->maintenance_db)
         c->maintenance_db = "postgres";
     if (!c->pg_dump)

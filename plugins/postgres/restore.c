@@ -616,6 +616,10 @@ exec_stmt(void *arg, const char *stmt, size_t len)
     if (!sql)
         return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
     x->n++;
+    if (x->rs->s->c.no_owner && pg_is_owner_stmt(sql, len)) {
+        free(sql);
+        return 0;
+    }
     if (pg_host->cancelled(x->rs->ctx)) {
         free(sql);
         return pg_err_set(&x->rs->err, pg_host->cancelled(x->rs->ctx), "cancelled");
@@ -673,7 +677,7 @@ restore_blob(pg_restore *rs, const envsync_entry *e, const void *data, size_t le
             return pg_host->error(rs->ctx, st, "large object %s: %s", e->object, msg);
         }
         PQclear(res);
-        if (owner && *owner) {
+        if (owner && *owner && !rs->s->c.no_owner) {
             es_buf sql = ES_BUF_INIT;
             es_buf_printf(&sql, "ALTER LARGE OBJECT %s OWNER TO ", e->object);
             pg_buf_ident(&sql, owner);

@@ -37,7 +37,7 @@ jobs = ( {
                 database = "$3"; jobs = 2; chunk_size = "64k"; ${5:-} };
     store   = { storage = "local"; };
     fetch   = { storage = "local"; job = "$2"; };
-    restore = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "$PGUSER";
+    restore = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "${ES_RESTORE_USER:-$PGUSER}";
                 database = "$4"; jobs = 2; swap_delay = "100ms"; ${6:-} };
 } );
 EOF
