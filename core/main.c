@@ -628,6 +628,7 @@ cmd_plugins(globals *g, int argc, char **argv)
             es_loader probe;
 
             es_loader_init(&probe, &es_host);
+            es_loader_add_env(&probe);
             if (es_conf_load(cf, &probe, &tmp, err, sizeof err) == ENVSYNC_OK && tmp->plugin_dir)
                 es_loader_add_dir(&g->loader, tmp->plugin_dir);
             es_conf_free(tmp);

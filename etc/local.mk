@@ -1,2 +1,3 @@
-# etc/: example configurations, installed as documentation examples.
-dist_examples_DATA = etc/production.conf etc/staging.conf etc/integration.conf etc/local.conf
+# etc/: example configurations and rules, installed as documentation examples.
+dist_examples_DATA = etc/production.conf etc/staging.conf etc/integration.conf etc/local.conf \
+	etc/sanitise/whitehall.rules

@@ -6,10 +6,11 @@ CORE_TESTS = \
 	tests/core/plugin-errors.sh \
 	tests/core/integrity.sh \
 	tests/core/failures.sh \
-	tests/core/logging.sh
+	tests/core/logging.sh \
+	tests/core/out-of-tree.sh
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
-EXTRA_DIST += tests/core/common.sh
+EXTRA_DIST += tests/core/common.sh docs/examples/rowcount.c
 
 # Unit tests of config validation, the loader and core helpers (Check).
 if HAVE_CHECK
