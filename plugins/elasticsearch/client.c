@@ -30,7 +30,7 @@ static int
 es_cancelled(void *arg)
 {
     es_conn *conn = arg;
-    return conn->host->cancelled(conn->ctx) != ENVSYNC_OK;
+    return !conn->ignore_cancel && conn->host->cancelled(conn->ctx) != ENVSYNC_OK;
 }
 
 typedef struct prep_arg {

@@ -46,6 +46,9 @@ typedef struct es_conn {
     char *aws_session_token;
     char *host_header;      /* host[:port] of url, for signing */
     es_http_opts http;
+    /* Cleanup after a failure (abort) must still reach the cluster even
+     * though host->cancelled() now says stop. */
+    volatile int ignore_cancel;
 } es_conn;
 
 typedef struct es_client {

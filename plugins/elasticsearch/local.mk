@@ -15,3 +15,9 @@ plugins_elasticsearch_elasticsearch_la_LIBADD = lib/libesutil.la $(JANSSON_LIBS)
 
 # The Elasticsearch-API test double (Python 3 standard library)
 EXTRA_DIST += tests/es-server/es_server.py tests/es-server/README.md
+
+# Tests: each starts its own test-double servers on kernel-chosen ports.
+ES_TESTS = plugins/elasticsearch/tests/roundtrip.sh
+TESTS += $(ES_TESTS)
+dist_check_SCRIPTS += $(ES_TESTS)
+EXTRA_DIST += plugins/elasticsearch/tests/es-lib.sh plugins/elasticsearch/tests/esutil.py

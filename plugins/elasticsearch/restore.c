@@ -549,6 +549,13 @@ es_restore_entry(es_state *st, const envsync_entry *e, const void *data, size_t 
             R->snapref = meta;
             return ENVSYNC_OK;
         }
+        if (!e->section || strcmp(e->section, "index") != 0) {
+            /* not ours (e.g. a transform's report) */
+            h->log(st->ctx, ENVSYNC_LOG_DEBUG, "ignoring META entry %s (section %s)",
+                   e->object ? e->object : "?", e->section ? e->section : "none");
+            json_decref(meta);
+            return ENVSYNC_OK;
+        }
         if (!json_is_string(json_object_get(meta, "index"))) {
             json_decref(meta);
             return h->error(st->ctx, ENVSYNC_ERR_INTEGRITY, "META entry %s: no index name",
@@ -838,6 +845,7 @@ es_restore_abort(es_state *st)
 
     if (!R)
         return;
+    st->conn.ignore_cancel = 1;
     if (R->tids) {
         pthread_mutex_lock(&R->mu);
         if (R->err == ENVSYNC_OK)

@@ -149,6 +149,18 @@ def nest(flat):
     return out
 
 
+def alias_props(spec):
+    """Alias properties as GET returns them (routing split in two)."""
+    props = {k: v for k, v in spec.items()
+             if k in ("filter", "routing", "index_routing", "search_routing",
+                      "is_write_index", "is_hidden")}
+    if "routing" in props:
+        r = str(props.pop("routing"))
+        props.setdefault("index_routing", r)
+        props.setdefault("search_routing", r)
+    return props
+
+
 def doc_slice(doc_id, smax):
     return zlib.crc32(doc_id.encode()) % smax
 
@@ -434,7 +446,7 @@ class Cluster:
             if alias in self.indices:
                 raise ESError(400, "invalid_alias_name_exception",
                               "Invalid alias name [%s]: an index or data stream exists with the same name as the alias" % alias)
-            ix.aliases[alias] = props or {}
+            ix.aliases[alias] = alias_props(props or {})
         self.indices[name] = ix
         return ix
 
@@ -1066,12 +1078,7 @@ class Handler(BaseHTTPRequestHandler):
                 for n in targets(kind, spec):
                     for a in names:
                         if kind == "add":
-                            props = {k: v for k, v in spec.items()
-                                     if k in ("filter", "routing", "index_routing", "search_routing",
-                                              "is_write_index", "is_hidden")}
-                            if "routing" in props:
-                                props["index_routing"] = props["search_routing"] = props.pop("routing")
-                            aliases[n][a] = props
+                            aliases[n][a] = alias_props(spec)
                         else:
                             hits = [x for x in aliases[n] if fnmatch.fnmatchcase(x, a)]
                             if not hits and spec.get("must_exist", True) is not False:
