@@ -15,3 +15,12 @@ plugins_s3_tests_test_sigv4_SOURCES = plugins/s3/tests/test_sigv4.c
 plugins_s3_tests_test_sigv4_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_s3_tests_test_sigv4_LDADD = lib/libesutil.la $(CHECK_LIBS) $(OPENSSL_LIBS)
 endif
+
+# integration tests against the real S3 (need_s3); helpers: an independent
+# stdlib S3 client, a fault-injecting proxy, fake credential endpoints
+S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
+	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh
+TESTS += $(S3_TESTS)
+dist_check_SCRIPTS += $(S3_TESTS)
+EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \
+	plugins/s3/tests/faultproxy.py plugins/s3/tests/fake_aws.py

@@ -566,7 +566,7 @@ abort_upload(s3_writer *w)
     c.key = w->key;
     c.query = q.data;
     es_http_response_init(&resp);
-    st = s3_do(w->s, w->s->client, &c, &resp, err, sizeof err);
+    st = s3_do(w->s, w->s->cleanup, &c, &resp, err, sizeof err);
     if (st != ENVSYNC_OK && st != ENVSYNC_ERR_NOTFOUND && resp.status != 404)
         w->s->host->log(w->ctx, ENVSYNC_LOG_WARN,
                         "AbortMultipartUpload of %s (upload id %s) failed: %s; the parts stay "

@@ -347,6 +347,21 @@ s3_do(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char 
     }
     if (resp->body.len)
         s3_xml_error(resp->body.data, resp->body.len, code, sizeof code, msg, sizeof msg);
+    if (!*code && strcmp(c->method, "HEAD") == 0 && resp->status != 404 &&
+        resp->status >= 400 && resp->status < 500) {
+        /* HEAD answers carry no error document: ask again with a one-byte
+         * GET to learn the code (SignatureDoesNotMatch, AccessDenied...) */
+        s3_call d = *c;
+        es_http_response dr;
+        char derr[8];
+        d.method = "GET";
+        d.range = "bytes=0-0";
+        d.sink = NULL;
+        es_http_response_init(&dr);
+        if (s3_do(s, cl, &d, &dr, derr, sizeof derr) != ENVSYNC_OK && dr.body.len)
+            s3_xml_error(dr.body.data, dr.body.len, code, sizeof code, msg, sizeof msg);
+        es_http_response_free(&dr);
+    }
     st = classify_code(resp->status, code, c);
     if (!*code && resp->status == 404 && !c->key)
         s3_fmt(code, sizeof code, "NoSuchBucket");
@@ -407,6 +422,7 @@ s3_free(s3 *s)
     if (!s)
         return;
     es_http_client_free(s->client);
+    es_http_client_free(s->cleanup);
     s3_credprov_free(s->creds);
     free(s->scheme);
     free(s->endpoint_host);
@@ -590,7 +606,13 @@ s3_init(envsync_ctx *ctx, void **state)
            s->bucket, s->scheme, s->endpoint_host, s->path_style ? "path" : "virtual-hosted",
            s3_credprov_source(s->creds));
     s->client = s3_client_new(s);
-    if (!s->client) {
+    {
+        es_http_opts o = s->http;
+        o.cancelled = NULL;
+        o.cancel_arg = NULL;
+        s->cleanup = es_http_client_new(&o);
+    }
+    if (!s->client || !s->cleanup) {
         st = h->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
         goto fail;
     }

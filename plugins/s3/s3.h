@@ -88,6 +88,8 @@ typedef struct s3 {
     es_http_opts http;
     s3_credprov *creds;
     es_http_client *client;   /* for calls made on the core's thread */
+    es_http_client *cleanup;  /* ignores cancellation: AbortMultipartUpload
+                               * must still go out when the run is failing */
 } s3;
 
 /* One S3 call. */
