@@ -1,1 +1,2 @@
-# docs
+# docs: installed with the package documentation.
+dist_doc_DATA += docs/architecture.md docs/plugin-guide.md
