@@ -13,3 +13,6 @@ MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh \
 TESTS += $(MYSQL_TESTS)
 dist_check_SCRIPTS += $(MYSQL_TESTS)
 EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql
+
+# benchmark (not a test): bench/mysql/bench.sh, results in docs/benchmarks-mysql.md
+EXTRA_DIST += bench/mysql/bench.sh bench/mysql/gen.sql
