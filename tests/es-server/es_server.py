@@ -650,6 +650,14 @@ class Handler(BaseHTTPRequestHandler):
                 return False
             c.stats["faults_fired"] += 1
         act = rule["action"]
+        if act == "expire":
+            with c.lock:
+                c.scrolls.clear()
+                c.pits.clear()
+            return False
+        if act == "drop_after":
+            self.drop_after = True
+            return False
         if act == "drop":
             self.drop()
             return True
@@ -693,6 +701,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(method, path, body)
         if not self.check_auth():
             return
+        self.drop_after = False
         if self.fault(method, path):
             return
         ctype = (self.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -711,8 +720,10 @@ class Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError as e:
             err = ESError(400, "parse_exception", "request body is not valid JSON: %s" % e)
             status, obj = 400, err.body()
-        if params.get("filter_path") and isinstance(obj, dict):
-            pass
+        if self.drop_after:
+            # the request took effect, but its response is lost
+            self.drop()
+            return
         self.send_json(status, obj, head=(method == "HEAD"))
 
     def do_GET(self):
