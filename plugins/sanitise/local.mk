@@ -33,3 +33,10 @@ endif
 # the plugin through the core with the test engine (no server needed)
 TESTS += plugins/sanitise/tests/plugin.sh
 dist_check_SCRIPTS += plugins/sanitise/tests/plugin.sh
+
+# benchmark: transform throughput alone (bench/sanitise/bench.sh)
+noinst_PROGRAMS += bench/sanitise/bench_sanitise
+bench_sanitise_bench_sanitise_SOURCES = bench/sanitise/bench_sanitise.c
+bench_sanitise_bench_sanitise_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/sanitise $(JANSSON_CFLAGS)
+bench_sanitise_bench_sanitise_LDADD = $(SANITISE_LIBS)
+EXTRA_DIST += bench/sanitise/bench.sh
