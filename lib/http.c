@@ -187,6 +187,19 @@ on_read(char *buf, size_t size, size_t nmemb, void *arg)
     return want;
 }
 
+/* curl rewinds when it resends on a fresh connection (a reused keep-alive
+ * connection that turned out dead) */
+static int
+on_seek(void *arg, curl_off_t offset, int origin)
+{
+    xfer *x = arg;
+
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    x->sent = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 static size_t
 on_write(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -258,6 +271,7 @@ transient_curl(CURLcode rc)
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_SEND_FAIL_REWIND:
         return 1;
     default:
         return 0;
@@ -340,6 +354,8 @@ setup(es_http_client *c, const es_http_request *req, xfer *x, struct curl_slist 
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
         if (strcmp(req->method, "PUT") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);

@@ -19,7 +19,8 @@ endif
 # integration tests against the real S3 (need_s3); helpers: an independent
 # stdlib S3 client, a fault-injecting proxy, fake credential endpoints
 S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
-	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh
+	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh \
+	plugins/s3/tests/s3-faults.sh
 TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \

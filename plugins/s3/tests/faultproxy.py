@@ -159,9 +159,6 @@ class Handler(socketserver.StreamRequestHandler):
             pass
 
     def handle(self):
-        if time.time() < DOWN_UNTIL[0]:
-            rst(self.request)
-            return
         try:
             while self.one():
                 pass
