@@ -266,7 +266,7 @@ elif [ ${#UNIT_PROGS[@]} -gt 0 ]; then
         fi
         run "$DEBUG" "$log" 600 env -u ENVSYNC_RIG_ENV \
             top_srcdir="$SRC" top_builddir="$DEBUG" \
-            ENVSYNC_PLUGIN_PATH="$DEBUG/.libs:$DEBUG/tests/plugins/.libs" \
+            ENVSYNC_PLUGIN_PATH="$(mkvar "$DEBUG" ENVSYNC_TEST_PLUGIN_PATH)" \
             CK_FORK=no CK_DEFAULT_TIMEOUT=600 ENVSYNC_REQUIRE_SERVERS=0 \
             ./libtool --mode=execute valgrind -q \
                 --leak-check=full --show-leak-kinds=definite,possible \
