@@ -20,7 +20,7 @@ endif
 # stdlib S3 client, a fault-injecting proxy, fake credential endpoints
 S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
 	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh \
-	plugins/s3/tests/s3-faults.sh
+	plugins/s3/tests/s3-faults.sh plugins/s3/tests/s3-credentials.sh
 TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \
