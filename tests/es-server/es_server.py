@@ -563,6 +563,71 @@ class Cluster:
         return info
 
 
+# ---- shared "fs" repositories: snapshots persisted as JSON files under
+# settings.location, so several test servers registering the same location
+# see the same snapshots (as clusters sharing a real fs or s3 repository).
+def fs_dir(R):
+    if R["type"] != "fs":
+        return None
+    d = R["settings"].get("location")
+    if d and not os.path.isabs(d):
+        return None
+    return d
+
+
+def fs_save(R, snap):
+    d = fs_dir(R)
+    if not d:
+        return
+    os.makedirs(d, exist_ok=True)
+    data = {n: {"settings": ix.settings, "mappings": ix.mappings, "type_name": ix.type_name,
+                "aliases": ix.aliases,
+                "docs": [[k, v[0].decode("utf-8"), v[1]] for k, v in ix.docs.items()]}
+            for n, ix in snap["data"].items()}
+    rec = {k: v for k, v in snap.items() if k != "data"}
+    rec["data"] = data
+    tmp = os.path.join(d, ".snap-%s.tmp" % snap["name"])
+    with open(tmp, "w") as fh:
+        json.dump(rec, fh)
+    os.rename(tmp, os.path.join(d, "snap-%s.json" % snap["name"]))
+
+
+def fs_delete(R, name):
+    d = fs_dir(R)
+    if d:
+        try:
+            os.unlink(os.path.join(d, "snap-%s.json" % name))
+        except FileNotFoundError:
+            pass
+
+
+def fs_load(R):
+    d = fs_dir(R)
+    if not d or not os.path.isdir(d):
+        return
+    names = set()
+    for f in os.listdir(d):
+        if not (f.startswith("snap-") and f.endswith(".json")):
+            continue
+        name = f[5:-5]
+        names.add(name)
+        if name in R["snapshots"]:
+            continue
+        with open(os.path.join(d, f)) as fh:
+            rec = json.load(fh)
+        data = {}
+        for n, x in rec["data"].items():
+            ix = Index(n, x["settings"], x["mappings"], x["type_name"])
+            ix.aliases = x["aliases"]
+            ix.docs = {k: (src.encode("utf-8"), rt) for k, src, rt in x["docs"]}
+            data[n] = ix
+        rec["data"] = data
+        R["snapshots"][name] = rec
+    for name in list(R["snapshots"]):
+        if name not in names:
+            del R["snapshots"][name]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "es-test-double"
@@ -1708,6 +1773,7 @@ class Handler(BaseHTTPRequestHandler):
             if repo not in c.repos:
                 raise ESError(404, "repository_missing_exception", "[%s] missing" % repo)
             R = c.repos[repo]
+            fs_load(R)
             snap_name = parts[1]
             if n == 2 and method in ("PUT", "POST"):
                 return self.create_snapshot(repo, R, snap_name, body or {}, params)
@@ -1733,6 +1799,7 @@ class Handler(BaseHTTPRequestHandler):
                         raise ESError(404, "snapshot_missing_exception", "[%s:%s] is missing" % (repo, nm))
                 for nm in snap_name.split(","):
                     del R["snapshots"][nm]
+                    fs_delete(R, nm)
                 return 200, {"acknowledged": True}
             if n == 3 and parts[2] == "_status" and method == "GET":
                 s = R["snapshots"].get(snap_name)
@@ -1777,6 +1844,7 @@ class Handler(BaseHTTPRequestHandler):
                 "state": "IN_PROGRESS", "outcome": c.fault_opts.get("snapshot_outcome", "SUCCESS"),
                 "data": data}
         R["snapshots"][name] = snap
+        fs_save(R, snap)
         if params.get("wait_for_completion") == "true":
             while c.snapshot_state(snap) == "IN_PROGRESS":
                 c.lock.release()

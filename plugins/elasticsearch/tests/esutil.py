@@ -201,7 +201,7 @@ def watch(url, alias, stopfile):
                          (out.get("error", {}).get("type") if isinstance(out, dict) and isinstance(out.get("error"), dict) else out))
         seen[key] = seen.get(key, 0) + 1
         time.sleep(0.002)
-    for k in sorted(seen):
+    for k in seen:  # in the order first seen
         print(k)
 
 
