@@ -345,7 +345,7 @@ struct es_artifact_writer {
     json_t *encryption;         /* header/manifest "encryption" value */
     objtab objs;
     uint64_t entries, rows, members;
-    int finished, closed;
+    int finished, closed, aborting;
     envsync_status st;          /* sticky failure */
     char err[ES_ERRLEN];
 };
@@ -480,6 +480,10 @@ tar_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 {
     es_artifact_writer *w = arg;
 
+    if (w->aborting) {
+        archive_set_error(a, EIO, "aborted");
+        return -1;
+    }
     if (w->st != ENVSYNC_OK || comp_write(w, buf, n, 0) != ENVSYNC_OK) {
         archive_set_error(a, EIO, "%s", w->err);
         return -1;
@@ -595,8 +599,10 @@ es_artifact_writer_free(es_artifact_writer *w)
     if (!w)
         return;
     if (w->ar) {
-        if (!w->closed)
-            archive_write_fail(w->ar);
+        /* not archive_write_fail(): libarchive 3.6 then leaks its client
+         * filter state; closing with a callback that refuses every byte
+         * frees everything and writes nothing */
+        w->aborting = !w->closed;
         archive_write_free(w->ar);
     }
     es_crypt_enc_free(w->enc);
