@@ -16,11 +16,17 @@ plugins_s3_tests_test_sigv4_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(OPENSSL_CFLA
 plugins_s3_tests_test_sigv4_LDADD = lib/libesutil.la $(CHECK_LIBS) $(OPENSSL_LIBS)
 endif
 
+# s3drive: the plugin's storage callbacks behind a minimal host (plugin-level
+# tests, benchmark)
+check_PROGRAMS += plugins/s3/tests/s3drive
+plugins_s3_tests_s3drive_SOURCES = plugins/s3/tests/s3drive.c
+
 # integration tests against the real S3 (need_s3); helpers: an independent
 # stdlib S3 client, a fault-injecting proxy, fake credential endpoints
 S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
 	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh \
-	plugins/s3/tests/s3-faults.sh plugins/s3/tests/s3-credentials.sh
+	plugins/s3/tests/s3-faults.sh plugins/s3/tests/s3-credentials.sh \
+	plugins/s3/tests/s3-objects.sh
 TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \

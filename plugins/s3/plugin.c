@@ -207,6 +207,8 @@ retry_hook(void *arg, long status, const es_buf *body)
     char code[64], msg[8];
 
     (void)arg;
+    if (status == 501)      /* NotImplemented: final */
+        return 0;
     if (status >= 500 || status == 429)
         return 1;
     if (body->len && body->len < 64 * 1024 &&
@@ -248,9 +250,38 @@ classify_code(long status, const char *code, const s3_call *c)
     return ENVSYNC_ERR_STORAGE;
 }
 
+static envsync_status s3_do1(s3 *s, es_http_client *cl, const s3_call *c,
+                             es_http_response *resp, char *err, size_t errlen);
+
+/* Stores without conditional writes (Swift s3api, older MinIO) answer
+ * If-None-Match with 501: fall back to the plain request; the writer
+ * has already checked with HEAD that the key is absent. */
 envsync_status
 s3_do(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char *err,
       size_t errlen)
+{
+    envsync_status st;
+
+    if (c->if_none_match && s->no_conditional) {
+        s3_call p = *c;
+        p.if_none_match = 0;
+        return s3_do1(s, cl, &p, resp, err, errlen);
+    }
+    st = s3_do1(s, cl, c, resp, err, errlen);
+    if (st != ENVSYNC_OK && c->if_none_match && resp->status == 501) {
+        s3_call p = *c;
+        p.if_none_match = 0;
+        s->no_conditional = 1;
+        s->host->log(s->ctx, ENVSYNC_LOG_DEBUG, "the server does not support conditional "
+                     "writes: create-if-absent relies on a HEAD check");
+        st = s3_do1(s, cl, &p, resp, err, errlen);
+    }
+    return st;
+}
+
+static envsync_status
+s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char *err,
+       size_t errlen)
 {
     es_buf path = ES_BUF_INIT, url = ES_BUF_INIT, host = ES_BUF_INIT, rawpath = ES_BUF_INIT;
     sigctx g;

@@ -85,6 +85,7 @@ typedef struct s3 {
     size_t range_size;
     int concurrency;
     int max_keys;
+    volatile int no_conditional;   /* server rejected If-None-Match (501) */
     es_http_opts http;
     s3_credprov *creds;
     es_http_client *client;   /* for calls made on the core's thread */
