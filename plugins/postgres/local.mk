@@ -14,7 +14,9 @@ plugins_postgres_postgres_la_LIBADD = lib/libesutil.la $(LIBPQ_LIBS) $(JANSSON_L
 # Integration tests against a real PostgreSQL (the rig's; skipped without it).
 PG_TESTS = \
 	plugins/postgres/tests/fidelity.sh \
-	plugins/postgres/tests/failures.sh
+	plugins/postgres/tests/failures.sh \
+	plugins/postgres/tests/swap.sh \
+	plugins/postgres/tests/concurrent.sh
 TESTS += $(PG_TESTS)
 dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \

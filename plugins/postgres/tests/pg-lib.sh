@@ -34,7 +34,7 @@ storage: { local: { plugin = "file"; path = "$T/store"; }; };
 jobs = ( {
     name = "$2";
     backup  = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "$PGUSER";
-                database = "$3"; jobs = 2; chunk_size = "64k"; ${5:-} };
+                database = "$3"; jobs = ${ES_JOBS:-2}; chunk_size = "64k"; ${5:-} };
     store   = { storage = "local"; };
     fetch   = { storage = "local"; job = "$2"; };
     restore = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "${ES_RESTORE_USER:-$PGUSER}";
