@@ -458,7 +458,7 @@ pg_restore_begin(envsync_ctx *ctx, void *state)
                               "database \"%s\" (set envsync.allow_production_restore = true "
                               "to allow it)", pg_host->environment(ctx), s->c.dbname);
     if (engine && strcmp(engine, PG_ENGINE) != 0)
-        return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY,
+        return pg_host->error(ctx, ENVSYNC_ERR_REFUSED,
                               "the artifact holds a \"%s\" backup; the postgres plugin "
                               "restores only \"%s\" artifacts", engine, PG_ENGINE);
     pg_restore_free(s->rs);
@@ -521,7 +521,7 @@ read_meta(pg_restore *rs, const void *data, size_t len)
     format = json_integer_value(json_object_get(o, "format"));
     if (format > PG_META_FORMAT) {
         json_decref(o);
-        return pg_host->error(rs->ctx, ENVSYNC_ERR_INTEGRITY,
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_REFUSED,
                               "the artifact's postgres metadata is format %lld; this plugin "
                               "reads format %d and older: upgrade envsync", (long long)format,
                               PG_META_FORMAT);

@@ -81,7 +81,25 @@ expect_out 'production' "production guard message"
 pg_exists "$dst" && fail "production guard: target created"
 pg_exists "${dst}_envsync_new" && fail "production guard: temporary database created"
 
-# 6. wrong password, against a private server with scram-sha-256
+# 6. an artifact from another engine (the core's test engine, if built)
+if ls "$top_builddir"/tests/plugins/.libs/testdb.so >/dev/null 2>&1; then
+    mkdir -p "$T/tdb/x"
+    cat >"$T/h.conf" <<EOC
+envsync: { environment = "staging"; };
+jobs = ( { name = "foreign";
+    backup = { plugin = "testdb"; dir = "$T/tdb"; database = "x"; generate = 10; };
+    restore = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "$PGUSER";
+                database = "$dst"; }; } );
+EOC
+    run_envsync -c "$T/h.conf" run foreign
+    expect_rc 11 "artifact of another engine"
+    expect_out 'testdb backup' "foreign engine message"
+    pg_exists "$dst" && fail "foreign engine: target created"
+else
+    note "foreign-engine case skipped: tests/plugins/testdb.so not built"
+fi
+
+# 7. wrong password, against a private server with scram-sha-256
 as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"
     elif [ "$(id -un)" = postgres ]; then "$@"

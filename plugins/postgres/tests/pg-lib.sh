@@ -2,7 +2,7 @@
 # integration tests (sourced after tests/lib.sh and need_pg).
 
 # The plugins this build made, wherever libtool left them.
-export ENVSYNC_PLUGIN_PATH="${ENVSYNC_PLUGIN_PATH:-}:$top_builddir/.libs:$top_builddir/plugins/postgres/.libs:$top_builddir/plugins/file/.libs"
+export ENVSYNC_PLUGIN_PATH="${ENVSYNC_PLUGIN_PATH:-}:$top_builddir/.libs:$top_builddir/plugins/postgres/.libs:$top_builddir/plugins/file/.libs:$top_builddir/tests/plugins/.libs"
 PG_FIXTURES="$top_srcdir/plugins/postgres/tests"
 
 # Unique database names per test run: tests may run in parallel.
