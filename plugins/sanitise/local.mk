@@ -30,6 +30,27 @@ plugins_sanitise_tests_test_sanitise_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/p
 plugins_sanitise_tests_test_sanitise_LDADD = $(SANITISE_LIBS) $(CHECK_LIBS)
 endif
 
+# fuzz targets (libFuzzer entry + a standalone driver running seeds and
+# deterministic mutations as a regression test)
+check_PROGRAMS += plugins/sanitise/tests/fuzz_rules plugins/sanitise/tests/fuzz_rows
+TESTS += plugins/sanitise/tests/fuzz_rules plugins/sanitise/tests/fuzz_rows
+plugins_sanitise_tests_fuzz_rules_SOURCES = plugins/sanitise/tests/fuzz_rules.c \
+	plugins/sanitise/tests/fuzz_main.h
+plugins_sanitise_tests_fuzz_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/sanitise $(JANSSON_CFLAGS)
+plugins_sanitise_tests_fuzz_rules_LDADD = $(SANITISE_LIBS)
+plugins_sanitise_tests_fuzz_rows_SOURCES = plugins/sanitise/tests/fuzz_rows.c \
+	plugins/sanitise/tests/fuzz_main.h
+plugins_sanitise_tests_fuzz_rows_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/sanitise $(JANSSON_CFLAGS)
+plugins_sanitise_tests_fuzz_rows_LDADD = $(SANITISE_LIBS)
+EXTRA_DIST += \
+	plugins/sanitise/tests/seeds/rules-full.rules \
+	plugins/sanitise/tests/seeds/rules-bad1.rules \
+	plugins/sanitise/tests/seeds/rules-bad2.rules \
+	plugins/sanitise/tests/seeds/rules-index.rules \
+	plugins/sanitise/tests/seeds/rows-basic.txt \
+	plugins/sanitise/tests/seeds/rows-bad.txt \
+	plugins/sanitise/tests/seeds/rows-docs.txt
+
 # the plugin through the core with the test engine (no server needed)
 TESTS += plugins/sanitise/tests/plugin.sh
 dist_check_SCRIPTS += plugins/sanitise/tests/plugin.sh

@@ -98,8 +98,28 @@ sr_rule_lorem(const char *in, size_t len, es_buf *dst)
 /* POSIX extended regex, every match replaced; \0-\9 in the replacement are
  * the match and its groups, \\ a backslash.  REG_STARTEND lets the value
  * contain NUL bytes. */
+static int replace_run(const sr_rule *r, const char *in, size_t len, es_buf *dst);
+
+/* regexec() gets a NUL-terminated copy: glibc honours REG_STARTEND, but
+ * other implementations (and sanitizer interceptors) call strlen(). */
 int
 sr_rule_replace(const sr_rule *r, const char *in, size_t len, es_buf *dst)
+{
+    char small[512], *copy = len < sizeof(small) ? small : malloc(len + 1);
+    int rc;
+
+    if (!copy)
+        return -1;
+    memcpy(copy, in, len);
+    copy[len] = '\0';
+    rc = replace_run(r, copy, len, dst);
+    if (copy != small)
+        free(copy);
+    return rc;
+}
+
+static int
+replace_run(const sr_rule *r, const char *in, size_t len, es_buf *dst)
 {
     regmatch_t m[10];
     size_t off = 0;
