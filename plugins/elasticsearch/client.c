@@ -82,7 +82,9 @@ sign_request(prep_arg *a, struct curl_slist **h)
     rq.normalize_path = 1;
     memset(&res, 0, sizeof res);
     res.authorization = &auth;
+    /* the Host header curl sends must be the one signed */
     if (es_sigv4_sign(&rq, &res) == 0 &&
+        es_http_header_add(h, "Host", conn->host_header) == 0 &&
         es_http_header_add(h, "x-amz-date", amz) == 0 &&
         es_http_header_add(h, "x-amz-content-sha256", hash) == 0 &&
         (!conn->aws_session_token ||

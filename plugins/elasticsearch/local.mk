@@ -18,7 +18,9 @@ EXTRA_DIST += tests/es-server/es_server.py tests/es-server/README.md
 
 # Tests: each starts its own test-double servers on kernel-chosen ports.
 ES_TESTS = plugins/elasticsearch/tests/roundtrip.sh plugins/elasticsearch/tests/faults.sh \
-	plugins/elasticsearch/tests/swap.sh plugins/elasticsearch/tests/snapshot.sh
+	plugins/elasticsearch/tests/swap.sh plugins/elasticsearch/tests/snapshot.sh \
+	plugins/elasticsearch/tests/auth.sh
 TESTS += $(ES_TESTS)
 dist_check_SCRIPTS += $(ES_TESTS)
 EXTRA_DIST += plugins/elasticsearch/tests/es-lib.sh plugins/elasticsearch/tests/esutil.py
+EXTRA_DIST += plugins/elasticsearch/README.md bench/elasticsearch/bench.sh

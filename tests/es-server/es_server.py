@@ -14,6 +14,8 @@ import argparse
 import base64
 import copy
 import fnmatch
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -26,7 +28,7 @@ import time
 import uuid as uuidlib
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 FLAVORS = {
     "es6": {"number": "6.8.23", "distribution": None, "lucene": "7.7.3",
@@ -673,8 +675,73 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("content-length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def check_auth(self):
+    def check_sigv4(self, body):
+        """Verify an AWS SigV4 signature (service "es") as Amazon OpenSearch
+        Service does; 403 with AWS's error body otherwise."""
+        ak, sk, region = self.server.sigv4.split(":", 2)
+        auth = self.headers.get("authorization", "")
+        m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                         r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth.strip())
+
+        def deny(msg):
+            data = json.dumps({"message": msg}).encode()
+            self.send_response(403)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return False
+        if not m:
+            return deny("Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' "
+                        "parameters (or is missing)")
+        cred_ak, date, reg, service, signed, sig = m.groups()
+        if cred_ak != ak:
+            return deny("The security token included in the request is invalid.")
+        if reg != region or service != "es":
+            return deny("Credential should be scoped to a valid region and service 'es'.")
+        amzdate = self.headers.get("x-amz-date", "")
+        if not amzdate.startswith(date):
+            return deny("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP")
+        payload = hashlib.sha256(body).hexdigest()
+        if self.headers.get("x-amz-content-sha256", payload) != payload:
+            return deny("The provided 'x-amz-content-sha256' header does not match what was computed.")
+        names = signed.split(";")
+        if "host" not in names:
+            return deny("'Host' must be a signed header")
+        split = urlsplit(self.path)
+        segs = []
+        for seg in split.path.split("/"):
+            if seg == "..":
+                if segs:
+                    segs.pop()
+            elif seg not in (".", ""):
+                segs.append(seg)
+        path = "/" + "/".join(segs) + ("/" if split.path.endswith("/") and segs else "")
+        curi = quote(path, safe="/-_.~")
+        pairs = []
+        for part in split.query.split("&") if split.query else []:
+            k, _, v = part.partition("=")
+            pairs.append((quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~")))
+        cquery = "&".join("%s=%s" % kv for kv in sorted(pairs))
+        chead = "".join("%s:%s\n" % (n, " ".join((self.headers.get(n) or "").split())) for n in names)
+        creq = "\n".join([self.command, curi, cquery, chead, signed, payload])
+        scope = "%s/%s/es/aws4_request" % (date, region)
+        sts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope, hashlib.sha256(creq.encode()).hexdigest()])
+        key = ("AWS4" + sk).encode()
+        for part in (date, region, "es", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, sig):
+            return deny("The request signature we calculated does not match the signature you provided. "
+                        "Check your AWS Secret Access Key and signing method. Consult the service "
+                        "documentation for details.\n\nThe Canonical String for this request should have "
+                        "been\n'%s'\n\nThe String-to-Sign should have been\n'%s'\n" % (creq, sts))
+        return True
+
+    def check_auth(self, body=b""):
         srv = self.server
+        if srv.sigv4:
+            return self.check_sigv4(body)
         if not (srv.basic or srv.api_key or srv.bearer):
             return True
         h = self.headers.get("authorization", "")
@@ -764,7 +831,7 @@ class Handler(BaseHTTPRequestHandler):
             c.stats["requests"] += 1
         if path.startswith("/_test/"):
             return self.control(method, path, body)
-        if not self.check_auth():
+        if not self.check_auth(body):
             return
         self.drop_after = False
         if self.fault(method, path):
@@ -1940,6 +2007,7 @@ def main():
     ap.add_argument("--basic", help="require HTTP basic auth user:password")
     ap.add_argument("--api-key", help="require ApiKey id:key")
     ap.add_argument("--bearer", help="require Bearer token")
+    ap.add_argument("--sigv4", help="require AWS SigV4 signatures (service es): ACCESS_KEY:SECRET:REGION")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--snapshot-delay", type=float, default=0.3,
@@ -1955,7 +2023,7 @@ def main():
     srv = Server((a.host, a.port), Handler)
     srv.cluster = Cluster(a.flavor, a.snapshot_delay)
     srv.verbose = a.verbose
-    srv.basic, srv.api_key, srv.bearer = a.basic, a.api_key, a.bearer
+    srv.basic, srv.api_key, srv.bearer, srv.sigv4 = a.basic, a.api_key, a.bearer, a.sigv4
     srv.bulk_delay = a.bulk_delay
     srv.normalize = a.normalize_source
     if a.faults:

@@ -179,7 +179,7 @@ def corpus(url, index, n):
     batch = []
     for i in range(n):
         r = rnd.random()
-        size = 5 if r < 0.6 else 60 if r < 0.9 else 600 if r < 0.99 else 4000
+        size = 5 if r < 0.6 else 40 if r < 0.9 else 300 if r < 0.99 else 2000
         doc = {"id": i, "name": "doc %d" % i, "score": rnd.random(), "ts": "2024-01-01T00:00:00Z",
                "tags": rnd.sample(words, 3), "body": " ".join(rnd.choice(words) for _ in range(size))}
         batch += [{"index": dict(_index=index, _id=str(i), **tname)}, doc]
