@@ -307,6 +307,19 @@ pg_split_sql(const char *sql, size_t len, pg_stmt_cb cb, void *arg)
                     p++;
                 continue;
             }
+            if (*p == '/' && p + 1 < end && p[1] == '*') {
+                int depth = 1;
+                for (p += 2; p < end && depth > 0; p++) {
+                    if (*p == '/' && p + 1 < end && p[1] == '*') {
+                        depth++;
+                        p++;
+                    } else if (*p == '*' && p + 1 < end && p[1] == '/') {
+                        depth--;
+                        p++;
+                    }
+                }
+                continue;
+            }
             if (*p == '\\' && (p == sql || p[-1] == '\n')) {
                 while (p < end && *p != '\n')
                     p++;

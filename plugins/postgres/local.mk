@@ -22,3 +22,11 @@ dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \
 	plugins/postgres/tests/pg-lib.sh \
 	plugins/postgres/tests/fidelity.sql
+
+# Unit tests (no server): SQL splitting and owner-statement recognition.
+check_PROGRAMS += plugins/postgres/tests/split-test
+TESTS += plugins/postgres/tests/split-test
+plugins_postgres_tests_split_test_SOURCES = plugins/postgres/tests/split-test.c \
+	plugins/postgres/ddl.c plugins/postgres/conn.c plugins/postgres/pg.h
+plugins_postgres_tests_split_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/postgres $(LIBPQ_CFLAGS)
+plugins_postgres_tests_split_test_LDADD = lib/libesutil.la $(LIBPQ_LIBS)

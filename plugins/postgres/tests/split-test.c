@@ -1,0 +1,113 @@
+/*
+ * split-test.c - unit tests of the SQL statement splitter and the
+ * "ALTER ... OWNER TO" recogniser (plugins/postgres/ddl.c); no server.
+ */
+#include "config.h"
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const envsync_host *pg_host;   /* unused by the functions under test */
+
+static int failures;
+
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
+        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+
+typedef struct collected {
+    char *stmts[32];
+    size_t n;
+} collected;
+
+static int
+collect(void *arg, const char *stmt, size_t len)
+{
+    collected *c = arg;
+
+    if (c->n < 32)
+        c->stmts[c->n++] = strndup(stmt, len);
+    return 0;
+}
+
+static void
+split_case(const char *sql, size_t want, const char *const *expect)
+{
+    collected c;
+    size_t i;
+
+    memset(&c, 0, sizeof c);
+    pg_split_sql(sql, strlen(sql), collect, &c);
+    CHECK(c.n == want, "%zu statements instead of %zu in <<%s>>", c.n, want, sql);
+    for (i = 0; i < c.n && i < want; i++)
+        CHECK(strcmp(c.stmts[i], expect[i]) == 0, "statement %zu is <<%s>>, want <<%s>>", i,
+              c.stmts[i], expect[i]);
+    for (i = 0; i < c.n; i++)
+        free(c.stmts[i]);
+}
+
+static int
+stop_at_second(void *arg, const char *stmt, size_t len)
+{
+    int *n = arg;
+
+    (void)stmt;
+    (void)len;
+    return ++*n == 2 ? 7 : 0;
+}
+
+int
+main(void)
+{
+    {
+        const char *e[] = { "SELECT 1", "SELECT 2" };
+        split_case("SELECT 1; SELECT 2;", 2, e);
+    }
+    {   /* meta-commands of pg_dump >= 15.14 and comments between statements */
+        const char *e[] = { "SET a = 1", "CREATE TABLE t (x int)" };
+        split_case("\\restrict abc123\n-- comment; with semicolon\nSET a = 1;\n\n"
+                   "/* block; */ CREATE TABLE t (x int);\n\\unrestrict abc123\n", 2, e);
+    }
+    {   /* quotes, doubled quotes, E'' escapes, quoted identifiers */
+        const char *e[] = { "SELECT 'a;b', 'it''s;', E'x\\';y', \"we;ird\"\"x\"", "SELECT 3" };
+        split_case("SELECT 'a;b', 'it''s;', E'x\\';y', \"we;ird\"\"x\";SELECT 3", 2, e);
+    }
+    {   /* dollar quotes with and without tags, nested other tags */
+        const char *e[] = {
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
+            "CREATE FUNCTION g() RETURNS text AS $body$ BEGIN RETURN '$$;'; END $body$ LANGUAGE plpgsql",
+            "SELECT $1x"
+        };
+        split_case("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
+                   "CREATE FUNCTION g() RETURNS text AS $body$ BEGIN RETURN '$$;'; END $body$ LANGUAGE plpgsql;\n"
+                   "SELECT $1x", 3, e);
+    }
+    {   /* nested block comments, a line comment inside a statement */
+        const char *e[] = { "SELECT /* a /* b; */ c; */ 1", "SELECT 2 -- x;\n + 1" };
+        split_case("SELECT /* a /* b; */ c; */ 1; SELECT 2 -- x;\n + 1;", 2, e);
+    }
+    {   /* empty statements and a backslash that is no meta-command */
+        const char *e[] = { "SELECT '\\n'" };
+        split_case(";;\n ; SELECT '\\n';;", 1, e);
+    }
+    {
+        int n = 0;
+        const char *sql = "SELECT 1; SELECT 2; SELECT 3;";
+        CHECK(pg_split_sql(sql, strlen(sql), stop_at_second, &n) == 7 && n == 2,
+              "callback's non-zero return stops the split");
+    }
+    CHECK(pg_is_owner_stmt("ALTER TABLE public.t OWNER TO postgres", 38), "table owner");
+    CHECK(pg_is_owner_stmt("ALTER FUNCTION app.f(a integer) OWNER TO \"Some Role\"", 52),
+          "quoted role");
+    CHECK(!pg_is_owner_stmt("ALTER TABLE t ADD COLUMN x int", 30), "not an owner statement");
+    CHECK(!pg_is_owner_stmt("CREATE TABLE \" OWNER TO x\" (a int)", 34), "not ALTER");
+    CHECK(!pg_is_owner_stmt("ALTER TABLE t OWNER TO x, ADD COLUMN y int", 41), "trailing text");
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("PASS: split-test\n");
+    return 0;
+}
