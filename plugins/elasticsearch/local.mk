@@ -24,3 +24,13 @@ TESTS += $(ES_TESTS)
 dist_check_SCRIPTS += $(ES_TESTS)
 EXTRA_DIST += plugins/elasticsearch/tests/es-lib.sh plugins/elasticsearch/tests/esutil.py
 EXTRA_DIST += plugins/elasticsearch/README.md bench/elasticsearch/bench.sh
+
+# Unit tests of the response scanner
+check_PROGRAMS += plugins/elasticsearch/tests/test_json
+TESTS += plugins/elasticsearch/tests/test_json
+plugins_elasticsearch_tests_test_json_SOURCES = plugins/elasticsearch/tests/test_json.c \
+	plugins/elasticsearch/json.c plugins/elasticsearch/client.c
+plugins_elasticsearch_tests_test_json_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LIBCURL_CFLAGS)
+plugins_elasticsearch_tests_test_json_LDADD = lib/libesutil.la $(CHECK_LIBS) $(JANSSON_LIBS) \
+	$(LIBCURL_LIBS) $(OPENSSL_LIBS)
