@@ -603,8 +603,10 @@ static envsync_status
 parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
 {
     static const char *const keys[] = {
-        "name", "enabled", "timeout", "artifact", "backup", "store", "fetch", "transform", "restore", NULL
+        "name", "enabled", "timeout", "artifact", "backup", "store", "fetch", "transform", "restore",
+        "lock", NULL
     };
+    static const char *const lock_keys[] = { "storage", "enabled", "ttl", "wait", NULL };
     static const char *const phase_reserved[] = { "plugin", "enabled", NULL };
     static const char *const store_keys[] = { "storage", "enabled", NULL };
     static const char *const fetch_keys[] = { "storage", "enabled", "job", "select", NULL };
@@ -750,6 +752,37 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
                             "or a timestamp like 20261125T031500Z, not \"%s\"", label, j->fetch.select);
         }
     }
+    /* The run lock: in the named storage, else the store storage. */
+    j->lock.enabled = 1;
+    j->lock.ttl_ms = 10 * 60 * 1000;
+    j->lock.storage = j->store.storage;
+    if ((s = config_setting_get_member(g, "lock")) != NULL) {
+        config_setting_t *ss;
+
+        snprintf(label, sizeof label, "job %s: lock", j->name);
+        if ((st = want_group(v, s, "'lock'")) != ENVSYNC_OK ||
+            (st = only_keys(v, s, label, lock_keys)) != ENVSYNC_OK ||
+            (st = opt_bool(v, s, "enabled", label, &j->lock.enabled)) != ENVSYNC_OK ||
+            (st = opt_duration(v, s, "ttl", label, &j->lock.ttl_ms)) != ENVSYNC_OK ||
+            (st = opt_duration(v, s, "wait", label, &j->lock.wait_ms)) != ENVSYNC_OK)
+            return st;
+        if (j->lock.ttl_ms < 3000)
+            return verr(v, s, ENVSYNC_ERR_CONFIG, "%s: ttl must be at least 3s", label);
+        if ((ss = config_setting_get_member(s, "storage")) != NULL) {
+            char *sname = NULL;
+
+            if ((st = get_string(v, ss, "'storage'", &sname)) != ENVSYNC_OK)
+                return st;
+            j->lock.storage = es_conf_storage(c, sname);
+            if (!j->lock.storage) {
+                st = verr(v, ss, ENVSYNC_ERR_CONFIG, "%s: storage '%s' is not defined in the storage group",
+                          label, sname);
+                free(sname);
+                return st;
+            }
+            free(sname);
+        }
+    }
     /* The shape of the pipeline. */
     if (!j->backup && !j->fetch.storage)
         return verr(v, g, ENVSYNC_ERR_CONFIG, "job %s has no source: give it a backup or a fetch phase", j->name);
@@ -816,7 +849,8 @@ parse_envsync_group(vctx *v, config_setting_t *g, es_conf *c, es_loader *l)
 {
     static const char *const keys[] = {
         "environment", "plugin_dir", "log_format", "log_level", "progress_interval",
-        "allow_production_restore", "tmpdir", NULL
+        "allow_production_restore", "tmpdir", "metrics_pushgateway", "metrics_textfile",
+        "webhook_url", "webhook_url_file", NULL
     };
     envsync_status st;
     char *fmt = NULL, *lvl = NULL;
@@ -830,8 +864,32 @@ parse_envsync_group(vctx *v, config_setting_t *g, es_conf *c, es_loader *l)
         (st = opt_bool(v, g, "allow_production_restore", "envsync", &c->allow_production_restore)) != ENVSYNC_OK ||
         (st = opt_duration(v, g, "progress_interval", "envsync", &c->progress_interval_ms)) != ENVSYNC_OK ||
         (st = opt_str(v, g, "log_format", "envsync", &fmt)) != ENVSYNC_OK ||
-        (st = opt_str(v, g, "log_level", "envsync", &lvl)) != ENVSYNC_OK)
+        (st = opt_str(v, g, "log_level", "envsync", &lvl)) != ENVSYNC_OK ||
+        (st = opt_str(v, g, "metrics_pushgateway", "envsync", &c->metrics_pushgateway)) != ENVSYNC_OK ||
+        (st = opt_str(v, g, "metrics_textfile", "envsync", &c->metrics_textfile)) != ENVSYNC_OK ||
+        (st = opt_str(v, g, "webhook_url", "envsync", &c->webhook_url)) != ENVSYNC_OK)
         goto out;
+    if ((s = config_setting_get_member(g, "webhook_url_file")) != NULL) {
+        char *path = NULL;
+
+        if (c->webhook_url) {
+            st = verr(v, s, ENVSYNC_ERR_CONFIG, "envsync: give webhook_url or webhook_url_file, not both");
+            goto out;
+        }
+        if ((st = get_string(v, s, "'webhook_url_file'", &path)) != ENVSYNC_OK)
+            goto out;
+        c->webhook_url = es_read_file(path, SECRET_FILE_MAX, 1, NULL);
+        if (!c->webhook_url) {
+            st = verr(v, s, ENVSYNC_ERR_CONFIG, "envsync: cannot read webhook_url_file '%s': %s",
+                      path, strerror(errno));
+            free(path);
+            goto out;
+        }
+        free(path);
+    }
+    /* webhook URLs often carry a token (Slack, Teams): never log them */
+    if (c->webhook_url)
+        es_redact_add(c->webhook_url);
     if (fmt) {
         s = config_setting_get_member(g, "log_format");
         if (strcmp(fmt, "json") == 0) {
@@ -1020,5 +1078,11 @@ es_conf_free(es_conf *c)
     free(c->environment);
     free(c->plugin_dir);
     free(c->tmpdir);
+    free(c->metrics_pushgateway);
+    free(c->metrics_textfile);
+    if (c->webhook_url) {
+        OPENSSL_cleanse(c->webhook_url, strlen(c->webhook_url));
+        free(c->webhook_url);
+    }
     free(c);
 }

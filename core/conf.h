@@ -61,6 +61,12 @@ typedef struct es_job {
         char *where;
     } store;
     struct {
+        es_storage *storage; /* where the run lock and last-run state live */
+        int enabled;
+        int64_t ttl_ms;
+        int64_t wait_ms;
+    } lock;
+    struct {
         es_storage *storage;
         int enabled;
         char *job;           /* source job name in storage (default: name) */
@@ -78,6 +84,9 @@ typedef struct es_conf {
     int log_level;
     int64_t progress_interval_ms;
     int allow_production_restore;
+    char *metrics_pushgateway;   /* base URL, or NULL */
+    char *metrics_textfile;      /* node-exporter textfile path, or NULL */
+    char *webhook_url;           /* JSON POST on failure and recovery, or NULL */
     es_storage *storages;
     size_t nstorages;
     es_job *jobs;

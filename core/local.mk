@@ -6,12 +6,14 @@ core_libcore_la_SOURCES = \
 	core/loader.c core/loader.h \
 	core/host.c core/run.c core/run.h \
 	core/stored.c core/stored.h \
+	core/lock.c core/lock.h \
+	core/notify.c core/notify.h \
 	core/log.c core/log.h \
 	core/util.c core/util.h
-CORE_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) \
+CORE_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBARCHIVE_CFLAGS) $(LIBZSTD_CFLAGS) $(ZLIB_CFLAGS)
 CORE_LIBS = core/libcore.la core/libartifact.la lib/libesutil.la \
-	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBARCHIVE_LIBS) \
+	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS) $(LIBARCHIVE_LIBS) \
 	$(LIBZSTD_LIBS) $(ZLIB_LIBS)
 core_libcore_la_CFLAGS = $(CORE_CFLAGS)
 

@@ -35,7 +35,7 @@ static const char usage_text[] =
     "usage: envsync [-c FILE] [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  run JOB...|--all [--at TIMESTAMP] [--dry-run]   run the jobs' phases\n"
+    "  run JOB...|--all [--at TS] [--dry-run] [--force-unlock]  run the jobs' phases\n"
     "  check [--offline] [JOB...]                     validate config, load plugins, probe connections\n"
     "  list JOB [--storage NAME]                      stored artifacts, newest first\n"
     "  inspect JOB[@TIMESTAMP]|FILE [--storage NAME]  show an artifact's manifest\n"
@@ -120,20 +120,24 @@ want_help(int argc, char **argv)
 
 /* ------------------------------------------------------------------ run */
 static const char run_help[] =
-    "usage: envsync run [--at TIMESTAMP] [--dry-run] JOB...|--all\n"
+    "usage: envsync run [--at TIMESTAMP] [--dry-run] [--force-unlock] JOB...|--all\n"
     "Runs each job's phases in the fixed order backup -> store -> fetch ->\n"
     "transform -> restore.  --all runs every enabled job, one after another,\n"
     "and exits with the first failure's code.  --at selects the artifact to\n"
-    "fetch (a timestamp as shown by `envsync list`).  --dry-run prints the plan.\n";
+    "fetch (a timestamp as shown by `envsync list`).  --dry-run prints the plan\n"
+    "(which artifact would be fetched, which transforms apply, which database\n"
+    "would be replaced) and changes nothing.  --force-unlock removes the job's\n"
+    "run lock first (only when the run holding it is known to be dead).\n";
 
 static int
 cmd_run(globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "all", no_argument, NULL, 'a' }, { "at", required_argument, NULL, 't' },
-        { "dry-run", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
+        { "dry-run", no_argument, NULL, 'n' }, { "force-unlock", no_argument, NULL, 'u' },
+        { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
     };
-    es_run_opts ro = { NULL, 0 };
+    es_run_opts ro = { NULL, 0, 0 };
     int all = 0, c, i, worst = ENVSYNC_OK, st;
     size_t k, ok = 0, failed = 0;
 
@@ -143,6 +147,7 @@ cmd_run(globals *g, int argc, char **argv)
         case 'a': all = 1; break;
         case 't': ro.select = optarg; break;
         case 'n': ro.dry_run = 1; break;
+        case 'u': ro.force_unlock = 1; break;
         case 'h': fputs(run_help, stdout); return 0;
         default: return usage_error("run: bad option");
         }

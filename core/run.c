@@ -23,7 +23,9 @@
 #include "config.h"
 #include "run.h"
 #include "artifact.h"
+#include "lock.h"
 #include "log.h"
+#include "notify.h"
 #include "stored.h"
 #include "util.h"
 
@@ -83,6 +85,7 @@ report(es_run *run, envsync_ctx *ctx, const char *phase, const char *plugin,
 {
     if (atomic_exchange(&run->reported, 1))
         return;
+    snprintf(run->fail_msg, sizeof run->fail_msg, "%s", msg && *msg ? msg : "failed");
     es_log(ENVSYNC_LOG_ERROR, run->job->name, ctx ? ctx->phase : phase,
            ctx && ctx->inst ? ctx->inst->plugin->name : plugin,
            "%s (%s error)", msg && *msg ? msg : "failed", es_status_name(st));
@@ -341,6 +344,7 @@ store_commit(pipeline *pl, json_t *extra)
         return plugin_failed(run, &pl->store_ctx, st);
     }
     pl->store_w = NULL;
+    run->artifact_size = stats.stored_bytes;
 
     m = json_loads(manifest_text, 0, NULL);
     free(manifest_text);
@@ -478,7 +482,6 @@ pipeline_finish(pipeline *pl, json_t *extra)
     if (pl->restore_begun) {
         envsync_ctx *ctx = &pl->restore_ctx;
 
-        run->phase = "restore";
         es_counts_free(run->expected);
         run->expected = pl->delivered;
         pl->delivered = NULL;
@@ -546,9 +549,24 @@ transforms_json(es_job *j, int applied)
     return a;
 }
 
+/* Close the current phase into run->phases (for metrics). */
+static void
+phase_end(es_run *run)
+{
+    if (!run->phase || strcmp(run->phase, "start") == 0 || run->nphases >= 8)
+        return;
+    run->phases[run->nphases].name = run->phase;
+    run->phases[run->nphases].ms = es_now_ms() - run->phase_start_ms;
+    run->phases[run->nphases].bytes = atomic_load(&run->bytes);
+    run->phases[run->nphases].rows = atomic_load(&run->rows);
+    run->nphases++;
+    run->phase = "start";
+}
+
 static void
 phase_begin(es_run *run, const char *phase)
 {
+    phase_end(run);
     run->phase = phase;
     run->phase_start_ms = es_now_ms();
     atomic_store(&run->bytes, 0);
@@ -743,6 +761,7 @@ run_consume(es_run *run, const char *given_ts, int with_store)
     key = es_key_artifact(sto, j->fetch.job, ts);
     es_log(ENVSYNC_LOG_INFO, j->name, "fetch", sto->inst.plugin->name,
            "fetching %s from storage %s (%llu bytes)", key, sto->name, (unsigned long long)want_size);
+    run->artifact_size = want_size;
     st = fd->read_open(&fctx, fctx.state, key, &size, &in.reader);
     if (st != ENVSYNC_OK) {
         in.reader = NULL;
@@ -917,10 +936,140 @@ rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
     return 0;
 }
 
+/* Value of a plugin option for the plan, or NULL. */
+static const char *
+plan_opt(es_instance *in, const char *name)
+{
+    es_optval *ov = es_instance_opt(in, name);
+
+    return ov && ov->str ? ov->str : NULL;
+}
+
+static void
+plan_instance(const char *what, es_instance *in)
+{
+    static const char *const keys[] = { "host", "port", "database", "url", "rules", "bucket", "path", NULL };
+    char line[1024];
+    size_t off, k;
+
+    off = (size_t)snprintf(line, sizeof line, "plan: %s: plugin %s %s", what, in->plugin->name,
+                           in->plugin->desc.version);
+    for (k = 0; keys[k] && off < sizeof line; k++) {
+        const char *v = plan_opt(in, keys[k]);
+
+        if (v)
+            off += (size_t)snprintf(line + off, sizeof line - off, ", %s=%s", keys[k], v);
+    }
+    printf("%s%s\n", line, in->enabled ? "" : " (disabled)");
+}
+
+/* --dry-run: resolve what a run would do, change nothing.  Only storage
+ * plugins are initialised (to list and read manifests); engine plugins
+ * are not, so no database is connected to. */
+static envsync_status
+run_plan(es_run *run, int do_backup, int do_fetch, int do_store, int do_restore, const char *select)
+{
+    es_job *j = run->job;
+    envsync_status st = ENVSYNC_OK;
+    size_t i;
+
+    printf("plan: job %s (environment %s)%s\n", j->name, run->conf->environment,
+           es_env_is_production(run->conf->environment) ? " [production]" : "");
+    if (j->lock.storage && j->lock.enabled) {
+        char *key = es_key(j->lock.storage, j->name, "lock");
+
+        printf("plan: lock: %s in storage %s (lease %llds)\n", key, j->lock.storage->name,
+               (long long)(j->lock.ttl_ms / 1000));
+        free(key);
+    }
+    if (do_backup)
+        plan_instance("backup", j->backup);
+    if (do_store) {
+        char *key = es_key(j->store.storage, j->name, "<timestamp>.envsync");
+
+        printf("plan: store: %s in storage %s, then .manifest and latest\n", key, j->store.storage->name);
+        free(key);
+    }
+    if (do_fetch) {
+        es_storage *sto = j->fetch.storage;
+        envsync_ctx ctx;
+        char ts[17];
+
+        if (do_backup) {
+            printf("plan: fetch: the artifact this run stores, from storage %s\n", sto->name);
+        } else if ((st = es_ctx_open(&ctx, run, run->conf, j->name, "fetch", &sto->inst)) == ENVSYNC_OK &&
+                   (st = es_stored_select(&ctx, sto, j->fetch.job, select ? select : j->fetch.select, ts)) == ENVSYNC_OK) {
+            char *mkey = es_key_manifest(sto, j->fetch.job, ts), *text = NULL;
+            json_t *m = NULL;
+
+            if (es_get_small(&ctx, mkey, &text, NULL) == ENVSYNC_OK)
+                m = json_loads(text, 0, NULL);
+            printf("plan: fetch: %s/%s.envsync from storage %s (select %s): %lld bytes, sha256 %s, engine %s\n",
+                   j->fetch.job, ts, sto->name, select ? select : j->fetch.select,
+                   (long long)json_integer_value(json_object_get(json_object_get(m, "artifact"), "size")),
+                   json_string_value(json_object_get(json_object_get(m, "artifact"), "sha256")) ?
+                   json_string_value(json_object_get(json_object_get(m, "artifact"), "sha256")) : "?",
+                   json_string_value(json_object_get(m, "engine")) ?
+                   json_string_value(json_object_get(m, "engine")) : "?");
+            json_decref(m);
+            free(text);
+            free(mkey);
+        } else {
+            printf("plan: fetch: nothing to fetch from storage %s: %s\n", sto->name, es_ctx_message(&ctx));
+            es_log(ENVSYNC_LOG_ERROR, j->name, "fetch", sto->inst.plugin->name, "%s", es_ctx_message(&ctx));
+            st = st == ENVSYNC_ERR_NOTFOUND ? ENVSYNC_ERR_STORAGE : st;
+        }
+        if (!do_backup)
+            es_ctx_close(&ctx);
+    }
+    for (i = 0; i < j->ntransforms; i++)
+        plan_instance("transform", &j->transforms[i]);
+    if (do_restore) {
+        plan_instance("restore", j->restore);
+        if (es_env_is_production(run->conf->environment) && !run->conf->allow_production_restore)
+            printf("plan: restore would be REFUSED: environment %s is production\n", run->conf->environment);
+    }
+    printf("plan: nothing was changed (dry run)\n");
+    return st;
+}
+
+static void
+finish_notifications(es_run *run, envsync_status st)
+{
+    es_job *j = run->job;
+    es_storage *state = j->lock.enabled ? j->lock.storage : NULL;
+    char *prev = NULL;
+    char ts[21];
+
+    es_notify_metrics(run, st == ENVSYNC_OK ? "succeeded" : "failed", st);
+    if (state)
+        prev = es_state_get(run, state, "last-run");
+    if (st != ENVSYNC_OK) {
+        es_notify_webhook(run, "failure", st, run->fail_msg);
+    } else if (prev && strstr(prev, "\"failed\"")) {
+        es_log(ENVSYNC_LOG_INFO, j->name, NULL, NULL, "recovered after a failed run");
+        es_notify_webhook(run, "recovery", st, NULL);
+    }
+    if (state) {
+        json_t *o;
+        char *text;
+
+        es_iso8601(time(NULL), ts);
+        o = json_pack("{s:s, s:i, s:s, s:s}", "result", st == ENVSYNC_OK ? "succeeded" : "failed",
+                      "exit_code", (int)st, "status", es_status_name(st), "ended", ts);
+        text = json_text(o);
+        es_state_put(run, state, "last-run", text);
+        free(text);
+        json_decref(o);
+    }
+    free(prev);
+}
+
 envsync_status
 es_run_job(es_conf *conf, es_job *j, const es_run_opts *opts)
 {
     es_run run;
+    es_lock *lock = NULL;
     envsync_status st = ENVSYNC_OK;
     char ts[17] = "", d[32], *tmpl;
     int do_backup, do_fetch, do_store, do_restore;
@@ -951,13 +1100,23 @@ es_run_job(es_conf *conf, es_job *j, const es_run_opts *opts)
     }
     if (opts && opts->select && !do_fetch)
         es_log(ENVSYNC_LOG_WARN, j->name, NULL, NULL, "--at is ignored: the job does not fetch");
+    run.start_wall = time(NULL);
     if (opts && opts->dry_run) {
-        es_log(ENVSYNC_LOG_INFO, j->name, NULL, NULL, "dry run: backup=%s store=%s fetch=%s "
-               "transforms=%zu restore=%s", do_backup ? j->backup->plugin->name : "-",
-               do_store ? j->store.storage->name : "-", do_fetch ? j->fetch.storage->name : "-",
-               j->ntransforms, do_restore ? j->restore->plugin->name : "-");
-        return ENVSYNC_OK;
+        st = run_plan(&run, do_backup, do_fetch, do_store, do_restore, opts->select);
+        pthread_mutex_destroy(&run.wd_lock);
+        pthread_cond_destroy(&run.wd_cond);
+        return st;
     }
+    if (j->lock.storage && j->lock.enabled) {
+        st = es_lock_acquire(&run, j->lock.storage, j->lock.ttl_ms, j->lock.wait_ms,
+                             opts && opts->force_unlock, &lock);
+        if (st != ENVSYNC_OK) {
+            pthread_mutex_destroy(&run.wd_lock);
+            pthread_cond_destroy(&run.wd_cond);
+            return st;
+        }
+    }
+    es_notify_metrics(&run, "started", ENVSYNC_OK);
 
     base = conf->tmpdir ? conf->tmpdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     tmpl = es_asprintf("%s/envsync-%s.XXXXXX", base, j->name);
@@ -965,6 +1124,7 @@ es_run_job(es_conf *conf, es_job *j, const es_run_opts *opts)
         es_log(ENVSYNC_LOG_ERROR, j->name, NULL, NULL, "cannot create a scratch directory in %s: %s",
                base, strerror(errno));
         free(tmpl);
+        es_lock_release(lock);
         return ENVSYNC_ERR_OTHER;
     }
     run.tmpdir = tmpl;
@@ -1013,6 +1173,11 @@ es_run_job(es_conf *conf, es_job *j, const es_run_opts *opts)
         pthread_join(run.watchdog, NULL);
     }
     nftw(run.tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    phase_end(&run);
+    if (st != ENVSYNC_OK && !run.fail_msg[0])
+        snprintf(run.fail_msg, sizeof run.fail_msg, "%s", es_status_name(st));
+    finish_notifications(&run, st);
+    es_lock_release(lock);
     {
         char extra[256];
 

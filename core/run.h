@@ -45,6 +45,15 @@ typedef struct es_run {
     pthread_mutex_t wd_lock;
     pthread_cond_t wd_cond;
     int stopping;
+    time_t start_wall;
+    struct {
+        const char *name;
+        int64_t ms;
+        uint64_t bytes, rows;
+    } phases[8];                     /* finished phases, for metrics */
+    size_t nphases;
+    uint64_t artifact_size;          /* stored or fetched artifact */
+    char fail_msg[1024];             /* the first failure's message */
     int timeout_logged;
 } es_run;
 
@@ -84,6 +93,7 @@ void es_counts_free(es_counts *c);
 typedef struct es_run_opts {
     const char *select;              /* --at TIMESTAMP overrides fetch.select */
     int dry_run;
+    int force_unlock;                /* --force-unlock */
 } es_run_opts;
 
 envsync_status es_run_job(es_conf *conf, es_job *job, const es_run_opts *opts);

@@ -7,10 +7,13 @@ CORE_TESTS = \
 	tests/core/integrity.sh \
 	tests/core/failures.sh \
 	tests/core/logging.sh \
-	tests/core/out-of-tree.sh
+	tests/core/out-of-tree.sh \
+	tests/core/notify.sh \
+	tests/core/lock.sh \
+	tests/core/dry-run.sh
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
-EXTRA_DIST += tests/core/common.sh docs/examples/rowcount.c
+EXTRA_DIST += tests/core/common.sh tests/core/http_receiver.py docs/examples/rowcount.c
 
 # Unit tests of config validation, the loader and core helpers (Check).
 if HAVE_CHECK

@@ -75,7 +75,7 @@ if mkdir -p "$T/full" && mount -t tmpfs -o size=64k tmpfs "$T/full" 2>/dev/null;
     sed -i 's/};$/};/' "$C"
     run_envsync -c "$C" run prod
     full_rc=$rc; full_out=$out
-    leftovers=$(find "$T/full" -type f | wc -l)
+    leftovers=$(find "$T/full" -type f \( -name '*.envsync' -o -name '*.manifest' -o -name latest -o -name '.*' \) | wc -l)
     umount "$T/full"
     rc=$full_rc; out=$full_out
     expect_rc 10 "storage full"
