@@ -38,6 +38,7 @@ typedef struct es_restore {
     char suffix[32];
     json_t *plan;                /* array of {original,new,aliases,settings_after,loaded} */
     json_t *byname;              /* original name -> plan element */
+    json_t *bynew;               /* new name -> plan element (guarded by mu) */
     json_t *snapref;             /* snapshot mode: the reference entry */
     int guard;                   /* auto_create_index changed */
     json_t *prior;               /* {"persistent":v|null,"transient":v|null} */
@@ -264,6 +265,12 @@ bulk_worker(void *arg)
         s = send_batch(st, cl, b, &ok);
         pthread_mutex_lock(&R->mu);
         R->loaded += ok;
+        {
+            json_t *p = json_object_get(R->bynew, b->index);
+            json_int_t was = json_integer_value(json_object_get(p, "sent"));
+            if (p)
+                json_object_set_new(p, "sent", json_integer(was + (json_int_t)ok));
+        }
         pthread_mutex_unlock(&R->mu);
         batch_free(b);
         if (s != ENVSYNC_OK)
@@ -350,6 +357,7 @@ es_restore_begin(es_state *st)
     es_suffix(R->suffix);
     R->plan = json_array();
     R->byname = json_object();
+    R->bynew = json_object();
     pthread_mutex_init(&R->mu, NULL);
     pthread_cond_init(&R->cv, NULL);
     R->cap = st->bulk_concurrency * 2;
@@ -426,8 +434,11 @@ create_index(es_state *st, json_t *meta, json_t **plan_out)
                      "settings_after", after, "type_name", tn ? tn : "_doc",
                      "docs", json_object_get(meta, "docs") ? json_object_get(meta, "docs")
                                                            : json_integer(0));
+    pthread_mutex_lock(&R->mu);
     json_array_append_new(R->plan, plan);
     json_object_set(R->byname, name, plan);
+    json_object_set(R->bynew, newname.data, plan);
+    pthread_mutex_unlock(&R->mu);
     *plan_out = plan;
     h->log(st->ctx, ENVSYNC_LOG_INFO, "index %s: loading into %s", name, newname.data);
     es_buf_free(&newname);
@@ -793,8 +804,10 @@ finish_index(es_state *st, json_t *plan)
         return s;
     got = (uint64_t)json_integer_value(json_object_get(cnt, "count"));
     json_decref(cnt);
+    /* the manifest's count after transforms; without one (an index a
+     * transform emptied), what the cluster acknowledged */
     if (h->expected_rows(st->ctx, NULL, orig, &expected) < 0)
-        expected = (uint64_t)json_integer_value(json_object_get(plan, "docs"));
+        expected = (uint64_t)json_integer_value(json_object_get(plan, "sent"));
     if (got != expected)
         return h->error(st->ctx, ENVSYNC_ERR_INTEGRITY,
                         "%s: %llu documents after load, %llu expected", what,
@@ -886,6 +899,7 @@ es_restore_free(es_state *st)
     }
     json_decref(R->plan);
     json_decref(R->byname);
+    json_decref(R->bynew);
     json_decref(R->snapref);
     json_decref(R->prior);
     pthread_mutex_destroy(&R->mu);
