@@ -227,6 +227,24 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
             }
         }
         if (es_buf_append(chunk, row, (size_t)n) != 0) {
+            /* a single row larger than chunk_size gets a chunk of its own */
+            int rc2 = -1;
+            if (chunk->len == 0) {
+                es_buf big = ES_BUF_INIT;
+                if (es_buf_append(&big, row, (size_t)n) == 0) {
+                    PQfreemem(row);
+                    rows++;
+                    total_rows++;
+                    total_bytes += (uint64_t)n;
+                    rc2 = flush_chunk(r, t, &big, rows, seq++) == ENVSYNC_OK ? 0 : -2;
+                    es_buf_free(&big);
+                    rows = 0;
+                    if (rc2 == 0)
+                        continue;
+                    return -1;
+                }
+                es_buf_free(&big);
+            }
             PQfreemem(row);
             pg_err_set(&r->err, ENVSYNC_ERR_OTHER, "table %s.%s: out of memory", t->schema,
                        t->name);
@@ -281,7 +299,8 @@ bk_worker(void *arg)
         goto out;
     if (r->lock_sql && pg_exec(conn, r->lock_sql, &r->err, "worker: lock the tables") != 0)
         goto out;
-    es_buf_init(&chunk, 0);
+    /* exactly chunk_size: es_buf would otherwise double past it */
+    es_buf_init(&chunk, (size_t)r->s->c.chunk_size);
     for (;;) {
         bk_table *t = NULL;
         if (pg_err_get(&r->err) || pg_host->cancelled(r->ctx))

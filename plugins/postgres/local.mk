@@ -21,7 +21,8 @@ TESTS += $(PG_TESTS)
 dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \
 	plugins/postgres/tests/pg-lib.sh \
-	plugins/postgres/tests/fidelity.sql
+	plugins/postgres/tests/fidelity.sql \
+	bench/postgres/bench.sh
 
 # Unit tests (no server): SQL splitting and owner-statement recognition.
 check_PROGRAMS += plugins/postgres/tests/split-test

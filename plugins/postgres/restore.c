@@ -5,7 +5,7 @@
  *   entries  META database -> CREATE DATABASE <db>_envsync_new (template0,
  *            the source's encoding and locale); SCHEMA pre-data executed
  *            statement by statement; DATA handed to `jobs` worker
- *            connections through a queue bounded to 2 x jobs chunks
+ *            connections through a queue bounded to `jobs` chunks
  *            (COPY FROM STDIN); BLOB pieces written with lo_put;
  *            post-data and POSTLOAD kept for finish
  *   finish   indexes and primary/unique/exclusion constraints in parallel,
@@ -132,6 +132,7 @@ run_copy(pg_restore *rs, PGconn *conn, rs_task *t)
     char *schema, *name, msg[PG_ERRLEN];
     PGresult *res;
     uint64_t n;
+    size_t off, piece = 0;
 
     es_buf_puts(&sql, "COPY ");
     qname_of(rs, t->table, &sql, &schema, &name);
@@ -156,7 +157,13 @@ run_copy(pg_restore *rs, PGconn *conn, rs_task *t)
         return;
     }
     PQclear(res);
-    if (PQputCopyData(conn, t->data, (int)t->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+    /* in pieces: libpq would grow its output buffer to a whole chunk */
+    for (off = 0; off < t->len; off += piece) {
+        piece = t->len - off < 262144 ? t->len - off : 262144;
+        if (PQputCopyData(conn, t->data + off, (int)piece) != 1)
+            break;
+    }
+    if (off < t->len || PQputCopyEnd(conn, NULL) != 1) {
         pg_err_set(&rs->err, ENVSYNC_ERR_CONNECT, "table %s.%s chunk %" PRIu64
                    ": sending rows failed: %s", schema, name, t->seq,
                    pg_message(conn, NULL, msg, sizeof msg));
@@ -313,7 +320,7 @@ start_workers(pg_restore *rs)
     rs->threads = calloc(n, sizeof *rs->threads);
     if (!rs->threads)
         return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
-    rs->cap = 2 * n;
+    rs->cap = n;   /* memory: (cap + jobs) chunks at most */
     for (i = 0; i < n; i++) {
         if (pthread_create(&rs->threads[i], NULL, rs_worker, rs) != 0)
             return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "cannot start worker thread");

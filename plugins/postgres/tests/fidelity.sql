@@ -73,6 +73,8 @@ SELECT 1, string_agg(set_byte('\x00'::bytea, 0, b), ''::bytea ORDER BY b), 'all 
 FROM generate_series(0, 255) AS b;
 INSERT INTO app.blobs VALUES (2, '', E'\\N'), (3, '\x5c4e', E'line1\nline2\r\n\ttabbed\\'),
   (4, gen_random_bytes(64), E'\x01\x02\x7f unicode: \u00e9\u4e2d\U0001F600');
+-- a row larger than the tests' 64k chunk_size
+INSERT INTO app.blobs VALUES (5, decode(repeat('ab01', 60000), 'hex'), repeat('big ', 20000));
 
 -- arrays
 CREATE TABLE app.arrays (
