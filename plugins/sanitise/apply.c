@@ -231,7 +231,7 @@ sz_plan_get(sz *z, const char *schema, const char *object, const char *columns,
                     if (!c->when_idx[c->nrules])
                         goto fail;
                 }
-                if (cr->rule->kind != SR_KEEP)
+                if (cr->rule->kind != SR_KEEP || cr->rule->next)
                     nonkeep = 1;
                 c->rules[c->nrules++] = cr;
             }
@@ -357,10 +357,16 @@ row_get(void *arg, size_t i, const sr_cmp *c, const char **p, size_t *len)
     return 1;
 }
 
+/* Rules whose output may still hold original text (so the scan reads it);
+ * a pipeline is partial when every step is. */
 static int
-is_partial(sr_kind k)
+is_partial(const sr_rule *r)
 {
-    return k == SR_KEEP || k == SR_REPLACE || k == SR_REPLACE_EMAILS || k == SR_JSON;
+    for (; r; r = r->next)
+        if (!(r->kind == SR_KEEP || r->kind == SR_REPLACE || r->kind == SR_REPLACE_EMAILS ||
+              r->kind == SR_JSON))
+            return 0;
+    return 1;
 }
 
 static void
@@ -491,9 +497,9 @@ sz_rows(sz *z, sz_plan *p, const char *data, size_t len, size_t flush_at,
                 cr = c->rules[i];
                 break;
             }
-            if (!cr || cr->rule->kind == SR_KEEP)
+            if (!cr || (cr->rule->kind == SR_KEEP && !cr->rule->next))
                 continue;
-            if (!is_partial(cr->rule->kind))
+            if (!is_partial(cr->rule))
                 p->flags[ci] = 1;          /* fully replaced: not scanned */
             if (f->is_null) {
                 in = NULL;
@@ -517,7 +523,7 @@ sz_rows(sz *z, sz_plan *p, const char *data, size_t len, size_t flush_at,
                          z->rs->file, cr->line);
                 return -1;
             }
-            if (z->verify && is_partial(cr->rule->kind) && o) {
+            if (z->verify && is_partial(cr->rule) && o) {
                 scan_add(z, c, o, olen);
                 p->flags[ci] = 1;
             }

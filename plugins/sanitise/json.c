@@ -185,6 +185,8 @@ apply_leaf(jctx *c, const sr_rule *r, json_t *node, json_t *parent,
 {
     json_t *nv;
 
+    if (r->next)                 /* a pipeline works on scalars */
+        return apply_deep(c, r, node, parent, key, idx);
     switch (r->kind) {
     case SR_KEEP:
         return 0;

@@ -63,6 +63,6 @@ bench_sanitise_bench_sanitise_LDADD = $(SANITISE_LIBS)
 EXTRA_DIST += bench/sanitise/bench.sh
 
 # end to end through real servers (skip without the rig)
-TESTS += plugins/sanitise/tests/e2e-pg.sh
-dist_check_SCRIPTS += plugins/sanitise/tests/e2e-pg.sh
+TESTS += plugins/sanitise/tests/e2e-pg.sh plugins/sanitise/tests/e2e-mysql.sh
+dist_check_SCRIPTS += plugins/sanitise/tests/e2e-pg.sh plugins/sanitise/tests/e2e-mysql.sh
 dist_doc_DATA += docs/sanitise.md

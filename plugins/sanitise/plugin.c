@@ -434,7 +434,7 @@ build_report(san *s)
         for (j = 0; j < t->ncols; j++) {
             sr_colrule *cr = &t->cols[j];
 
-            if (cr->rule->kind == SR_KEEP)
+            if (cr->rule->kind == SR_KEEP && !cr->rule->next)
                 continue;
             json_array_append_new(rules, json_pack("{s:s, s:s, s:s, s:i, s:I}",
                 "table", t->pattern, "column", cr->column, "rule", cr->rule->text,
@@ -493,7 +493,7 @@ log_summary(san *s, envsync_ctx *ctx)
         for (j = 0; j < t->ncols; j++) {
             sr_colrule *cr = &t->cols[j];
 
-            if (cr->rule->kind == SR_KEEP)
+            if (cr->rule->kind == SR_KEEP && !cr->rule->next)
                 continue;
             total += cr->changed;
             H->log(ctx, ENVSYNC_LOG_INFO, "%s.%s %s (%s:%d): %llu value(s) changed",

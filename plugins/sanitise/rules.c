@@ -26,7 +26,7 @@
 #define MAX_RULES_FILE (16u << 20)
 
 typedef enum tok_kind {
-    T_END, T_WORD, T_STR, T_LP, T_RP, T_COMMA, T_COLON, T_OP
+    T_END, T_WORD, T_STR, T_LP, T_RP, T_COMMA, T_COLON, T_OP, T_PIPE
 } tok_kind;
 
 typedef struct tok {
@@ -133,7 +133,7 @@ tok_push(parser *ps, tok_kind k, const char *p, size_t len)
 static int
 is_word_char(int c)
 {
-    return c > ' ' && c != 0x7f && !strchr("(),'\"=<>!#:", c);
+    return c > ' ' && c != 0x7f && !strchr("(),'\"=<>!#:|", c);
 }
 
 /* Tokenize one logical line. */
@@ -152,9 +152,9 @@ tokenize(parser *ps, const char *s, size_t len)
         }
         if (c == '#')
             break;
-        if (c == '(' || c == ')' || c == ',' || c == ':') {
+        if (c == '(' || c == ')' || c == ',' || c == ':' || c == '|') {
             if (tok_push(ps, c == '(' ? T_LP : c == ')' ? T_RP :
-                         c == ',' ? T_COMMA : T_COLON, NULL, 0) < 0)
+                         c == ',' ? T_COMMA : c == '|' ? T_PIPE : T_COLON, NULL, 0) < 0)
                 goto fail;
             i++;
             continue;
@@ -277,6 +277,7 @@ tok_desc(const tok *t)
     case T_RP: return "')'";
     case T_COMMA: return "','";
     case T_COLON: return "':'";
+    case T_PIPE: return "'|'";
     default: return t->text;
     }
 }
@@ -677,6 +678,29 @@ rule_list(void)
 
 static sr_rule *parse_rule(parser *ps, int in_json);
 
+/* Tokens [from, to) as text, for reports. */
+static char *
+tok_text(parser *ps, size_t from, size_t to)
+{
+    es_buf tb = ES_BUF_INIT;
+    size_t i;
+
+    for (i = from; i < to; i++) {
+        const tok *x = &ps->toks[i];
+
+        switch (x->kind) {
+        case T_LP: es_buf_putc(&tb, '('); break;
+        case T_RP: es_buf_putc(&tb, ')'); break;
+        case T_COMMA: es_buf_puts(&tb, ", "); break;
+        case T_COLON: es_buf_puts(&tb, ": "); break;
+        case T_PIPE: es_buf_puts(&tb, " | "); break;
+        case T_STR: es_buf_printf(&tb, "'%s'", x->text); break;
+        default: es_buf_puts(&tb, x->text ? x->text : ""); break;
+        }
+    }
+    return es_buf_detach(&tb, NULL);
+}
+
 static sr_rule *
 rule_new(parser *ps, sr_kind kind)
 {
@@ -766,7 +790,7 @@ parse_json_args(parser *ps, sr_rule *r)
 }
 
 static sr_rule *
-parse_rule(parser *ps, int in_json)
+parse_one(parser *ps, int in_json)
 {
     tok *t = next(ps), *v;
     size_t k;
@@ -976,26 +1000,35 @@ done:
         perr(ps, "hash(): base32 encoding allows at most length=52");
         return NULL;
     }
-    /* the rule as written, for reports */
-    {
-        es_buf tb = ES_BUF_INIT;
-        size_t i;
-
-        for (i = start; i < ps->pos; i++) {
-            const tok *x = &ps->toks[i];
-
-            switch (x->kind) {
-            case T_LP: es_buf_putc(&tb, '('); break;
-            case T_RP: es_buf_putc(&tb, ')'); break;
-            case T_COMMA: es_buf_puts(&tb, ", "); break;
-            case T_COLON: es_buf_puts(&tb, ": "); break;
-            case T_STR: es_buf_printf(&tb, "'%s'", x->text); break;
-            default: es_buf_puts(&tb, x->text ? x->text : ""); break;
-            }
-        }
-        r->text = es_buf_detach(&tb, NULL);
-    }
+    r->text = tok_text(ps, start, ps->pos);
     return r;
+}
+
+/* RULE [| RULE]...: a pipeline, each rule applied to the previous result
+ * (e.g. replace_emails | replace('0[0-9 ]{10,}', '(phone)')). */
+static sr_rule *
+parse_rule(parser *ps, int in_json)
+{
+    size_t start = ps->pos;
+    sr_rule *head = parse_one(ps, in_json), *last = head;
+
+    while (last && peek(ps)->kind == T_PIPE) {
+        next(ps);
+        last->next = parse_one(ps, in_json);
+        last = last->next;
+        if (last && (last->kind == SR_REMOVE || last->kind == SR_JSON || head->kind == SR_REMOVE)) {
+            perr(ps, "'%s' cannot be part of a pipeline ('|')", last->kind == SR_JSON ? "json" :
+                 "remove");
+            return NULL;
+        }
+    }
+    if (!last)
+        return NULL;
+    if (head->next) {
+        free(head->text);
+        head->text = tok_text(ps, start, ps->pos);
+    }
+    return head;
 }
 
 /* ------------------------------------------------------------ statements */

@@ -92,6 +92,8 @@ typedef struct sr_rule {
     /* json */
     struct sr_jrule *json;
     size_t njson;
+    /* pipeline: `a | b` applies b to a's result */
+    struct sr_rule *next;
 } sr_rule;
 
 /* A JSON path: segments of object keys, array indexes and wildcards. */

@@ -239,9 +239,47 @@ sr_reserved_domain(const char *d, size_t n)
 }
 
 /* ------------------------------------------------------------ dispatch */
+static int apply_one(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
+                     const char **out, size_t *outlen, es_buf *dst);
+
 int
 sr_apply(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
          const char **out, size_t *outlen, es_buf *dst)
+{
+    es_buf prev = ES_BUF_INIT;
+    int rc = apply_one(env, r, in, inlen, out, outlen, dst);
+
+    /* a pipeline: the previous result moves to a private buffer (dst is
+     * rewritten by the next rule; nested json() pipelines make a shared
+     * scratch unsafe) */
+    for (r = r->next; r && rc == 0; r = r->next) {
+        const char *p = *out;
+
+        if (p) {
+            es_buf_reset(&prev);
+            if (es_buf_append(&prev, p, *outlen) < 0 || es_buf_reserve(&prev, 1) < 0) {
+                rc = -1;
+                break;
+            }
+            p = prev.data;
+        }
+        rc = apply_one(env, r, p, p ? prev.len : 0, out, outlen, dst);
+        if (rc == 0 && *out == prev.data && *out) {
+            /* the rule kept its input: copy it out before prev is freed */
+            es_buf_reset(dst);
+            if (es_buf_append(dst, prev.data, prev.len) < 0 || es_buf_reserve(dst, 1) < 0)
+                rc = -1;
+            *out = dst->data;
+            *outlen = dst->len;
+        }
+    }
+    es_buf_free(&prev);
+    return rc;
+}
+
+static int
+apply_one(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
+          const char **out, size_t *outlen, es_buf *dst)
 {
     int rc = 0;
 

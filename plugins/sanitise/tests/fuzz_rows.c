@@ -20,7 +20,7 @@ static const char *RULES =
     "  c json($.a: email, $.b[*]: mask(keep_last=2), $.c: remove, $.d: json($.e: null))\n"
     "  d mask(keep_last=3) when e > 5 and a is not null\n"
     "  d lorem\n"
-    "  e replace('([0-9]+)', '<\\1>')\n"
+    "  e replace('([0-9]+)', '<\\1>') | replace_emails | mask(keep_last=5)\n"
     "  filter e != 'drop'\n"
     "table k\n"
     "  a, b, c, d, e keep\n"

@@ -471,6 +471,31 @@ START_TEST(rule_replace_emails)
 }
 END_TEST
 
+START_TEST(rule_pipeline)
+{
+    char *a = apply1("replace_emails | replace('0[0-9]{2} [0-9]{4} [0-9]{4}', '(phone)')",
+                     "mail a@corp.com or ring 020 7946 0958.");
+    char *e = apply1("email", "a@corp.com"), exp[128];
+    char *b = apply1("keep | mask(keep_last=1) | keep", "abc");
+    char *c = apply1("null | set('x')", "abc");
+    sr_ruleset *rs = parse_ok("table t\n a lorem | hash(length=4) when b = 1\n");
+
+    snprintf(exp, sizeof(exp), "mail %s or ring (phone).", e);
+    ck_assert_str_eq(a, exp);
+    ck_assert_str_eq(b, "**c");
+    ck_assert_str_eq(c, "x");
+    ck_assert_str_eq(rs->tables[0].cols[0].rule->text, "lorem | hash(length=4)");
+    ck_assert_ptr_nonnull(rs->tables[0].cols[0].when);
+    sr_ruleset_free(rs);
+    ck_assert_str_eq(parse_err("table t\n a lorem | remove\n"),
+                     "t.rules:2: rule 'remove' only applies to JSON paths (inside json() or an index block)");
+    ck_assert_str_eq(parse_err("table t\n a lorem |\n"),
+                     "t.rules:2: expected a rule (keep, null, empty, set, hash, email, name, phone, ip, "
+                     "mask, lorem, replace, replace_emails, json), got end of line");
+    free(a); free(e); free(b); free(c);
+}
+END_TEST
+
 START_TEST(rule_json)
 {
     char *a = apply1("json($.contact.email: email, $.phones[*]: phone, $.secret: remove, $.n: null, $.id: hash(encoding=decimal, length=6))",
@@ -826,6 +851,7 @@ suite(void)
     tcase_add_test(tr, rule_replace);
     tcase_add_test(tr, rule_replace_emails);
     tcase_add_test(tr, rule_json);
+    tcase_add_test(tr, rule_pipeline);
     tcase_add_test(tr, rule_deterministic_across_envs);
     tcase_add_test(tw, rows_basic_and_counts);
     tcase_add_test(tw, rows_escapes);
