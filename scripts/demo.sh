@@ -66,8 +66,8 @@ echo "production rows (shop):"
 psql -d shop -c "SELECT id, name, email, phone FROM customers ORDER BY id LIMIT 3"
 echo "the same rows after sanitising (shop_staging):"
 psql -d shop_staging -c "SELECT id, name, email, phone FROM customers ORDER BY id LIMIT 3"
-leaks=$(psql -At -d shop_staging -c "SELECT count(*) FROM customers WHERE email LIKE '%@example.com'")
-leaks=$((leaks + $(psql -At -d shop_staging -c "SELECT count(*) FROM orders WHERE note LIKE '%@example.com%'")))
+leaks=$(psql -At -d shop_staging -c "SELECT count(*) FROM customers WHERE email LIKE '%@shopmail.net'")
+leaks=$((leaks + $(psql -At -d shop_staging -c "SELECT count(*) FROM orders WHERE note LIKE '%@shopmail.net%'")))
 echo "rows in shop_staging still holding a production email address: $leaks"
 [ "$leaks" = 0 ]
 

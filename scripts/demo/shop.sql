@@ -22,11 +22,11 @@ CREATE TABLE orders (
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 
 INSERT INTO customers (name, email, phone)
-SELECT 'Customer ' || g, 'customer' || g || '@example.com', '+44 20 7946 ' || lpad(g::text, 4, '0')
+SELECT 'Customer ' || g, 'customer' || g || '@shopmail.net', '+44 20 7946 ' || lpad(g::text, 4, '0')
 FROM generate_series(1, 5000) g;
 INSERT INTO products (title, price)
 SELECT 'Product ' || g, (g % 100) + 0.99 FROM generate_series(1, 200) g;
 INSERT INTO orders (customer_id, product_id, quantity, note)
 SELECT 1 + g % 5000, 1 + g % 200, 1 + g % 5,
-       CASE WHEN g % 10 = 0 THEN 'call customer' || (1 + g % 5000) || '@example.com back' ELSE NULL END
+       CASE WHEN g % 10 = 0 THEN 'call customer' || (1 + g % 5000) || '@shopmail.net back' ELSE NULL END
 FROM generate_series(1, 50000) g;
