@@ -32,6 +32,7 @@ trap cleanup EXIT
 export ENVSYNC_PLUGIN_PATH="$B/plugins/elasticsearch/.libs:$B/plugins/file/.libs"
 
 start() {  # NAME -> NAME_URL
+    rm -f "$W/$1.port"
     python3 "$S/tests/es-server/es_server.py" --flavor es7 --port 0 --port-file "$W/$1.port" \
         2>"$W/$1.log" &
     PIDS="$PIDS $!"
@@ -56,6 +57,7 @@ print("%.2f %.2f %d" % (el, u.ru_utime + u.ru_stime, u.ru_maxrss))
 PY
     read -r WALL CPU RSS < "$W/m"
     echo "$label $WALL $CPU $RSS" >> "$W/results"
+    echo "# $label: ${WALL}s wall, ${CPU}s CPU, ${RSS} KiB peak RSS" >&2
 }
 
 conf() {  # FILE: backup job "b" (to a local store) and restore job "r" (from it)

@@ -81,6 +81,7 @@ typedef struct es_state {
     int batch_size;
     int bulk_concurrency;
     size_t chunk_size;
+    size_t bulk_bytes;
     int snapshot_mode;
     char *keep_alive;            /* scroll / PIT keep_alive, "300s" */
 

@@ -34,6 +34,8 @@ static const envsync_option es_options[] = {
     { "jobs", ENVSYNC_OPT_INT, 0, "2", "sliced parallel readers per index (backup)" },
     { "batch_size", ENVSYNC_OPT_INT, 0, "1000", "documents per search page and bulk request" },
     { "bulk_concurrency", ENVSYNC_OPT_INT, 0, "2", "bulk requests in flight (restore)" },
+    { "bulk_size", ENVSYNC_OPT_SIZE, 0, "10M",
+      "bytes per bulk request at most (a batch is cut earlier when its documents are large)" },
     { "chunk_size", ENVSYNC_OPT_SIZE, 0, "16M", "bytes of documents per artifact entry" },
     { "mode", ENVSYNC_OPT_STRING, 0, "logical",
       "\"logical\" (documents through envsync) or \"snapshot\" (server-side snapshot)" },
@@ -72,6 +74,7 @@ es_init(envsync_ctx *ctx, void **state)
     st->batch_size = (int)h->opt_int(ctx, "batch_size");
     st->bulk_concurrency = (int)h->opt_int(ctx, "bulk_concurrency");
     st->chunk_size = (size_t)h->opt_int(ctx, "chunk_size");
+    st->bulk_bytes = (size_t)h->opt_int(ctx, "bulk_size");
     snprintf(ka, sizeof ka, "%llds", (long long)(h->opt_int(ctx, "keep_alive") + 999) / 1000);
     st->keep_alive = strdup(ka);
     mode = h->opt_string(ctx, "mode");

@@ -496,7 +496,8 @@ add_docs(es_state *st, const envsync_entry *e, const char *data, size_t len)
                             "index %s chunk %llu line %llu: not a document line "
                             "({\"_id\":..,\"_source\":{..}})", e->object,
                             (unsigned long long)e->seq, (unsigned long long)line);
-        if (R->cur && (R->cur->nops >= (size_t)st->batch_size || strcmp(R->cur->index, newname) != 0)) {
+        if (R->cur && (R->cur->nops >= (size_t)st->batch_size || R->cur->body.len >= st->bulk_bytes ||
+                       strcmp(R->cur->index, newname) != 0)) {
             if ((s = flush_batch(st)) != ENVSYNC_OK)
                 return s;
         }

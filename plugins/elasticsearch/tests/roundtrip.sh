@@ -6,7 +6,8 @@
 # identity, mappings, aliases, every document's _id, _routing and _source).
 # A second run swaps over the first copy, whose indices must be gone; a
 # pre-existing concrete index named like a source index is replaced by an
-# alias in the same _aliases request.
+# alias in the same _aliases request.  Then across versions (6.x <-> 8.x,
+# OpenSearch 1 -> 2).
 . "$top_srcdir/tests/lib.sh"
 set -e
 es_tmpdir
@@ -75,6 +76,22 @@ PY
     [ "$code" = 404 ] || fail "$flavor: previous copy $first not removed by the swap"
     n=$(es_curl GET "$DST_URL/_cat/indices?format=json&h=index" | python3 -c 'import json,sys; print(len([r for r in json.load(sys.stdin) if "-envsync-" in r["index"]]))')
     [ "$n" = 3 ] || fail "$flavor: $n envsync copies in the target, expected 3"
+    es_stop_all
+    rm -rf "$T/store"
+done
+
+# across versions: 6.x typed mappings to 8.x and back, OpenSearch 1 -> 2
+for pair in es6:es8 es8:es6 opensearch1:opensearch2; do
+    note "from ${pair%%:*} to ${pair##*:}"
+    es_start SRC "${pair%%:*}"
+    es_start DST "${pair##*:}"
+    esu seed "$SRC_URL"
+    es_conf "$T/envsync.conf" cross "$SRC_URL" "$DST_URL" '' ''
+    run_envsync -c "$T/envsync.conf" run cross
+    expect_rc 0 "$pair"
+    esu dump "$SRC_URL" books-v1 logs empty > "$T/src.json"
+    esu dump "$DST_URL" books-v1 logs empty > "$T/dst.json"
+    cmp -s "$T/src.json" "$T/dst.json" || fail "$pair: restored indices differ: $(diff "$T/src.json" "$T/dst.json" | head -20)"
     es_stop_all
     rm -rf "$T/store"
 done
