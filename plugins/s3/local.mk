@@ -14,6 +14,12 @@ TESTS += plugins/s3/tests/test_sigv4
 plugins_s3_tests_test_sigv4_SOURCES = plugins/s3/tests/test_sigv4.c
 plugins_s3_tests_test_sigv4_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_s3_tests_test_sigv4_LDADD = lib/libesutil.la $(CHECK_LIBS) $(OPENSSL_LIBS)
+check_PROGRAMS += plugins/s3/tests/test_xml
+TESTS += plugins/s3/tests/test_xml
+plugins_s3_tests_test_xml_SOURCES = plugins/s3/tests/test_xml.c plugins/s3/xml.c
+plugins_s3_tests_test_xml_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
+	$(LIBCURL_CFLAGS)
+plugins_s3_tests_test_xml_LDADD = $(CHECK_LIBS) $(LIBXML2_LIBS)
 endif
 
 # s3drive: the plugin's storage callbacks behind a minimal host (plugin-level
@@ -30,4 +36,5 @@ S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
 TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \
-	plugins/s3/tests/faultproxy.py plugins/s3/tests/fake_aws.py
+	plugins/s3/tests/faultproxy.py plugins/s3/tests/fake_aws.py \
+	bench/s3/bench.sh docs/benchmarks-s3.md

@@ -243,6 +243,8 @@ classify_code(long status, const char *code, const s3_call *c)
         return ENVSYNC_ERR_RETRY;
     if (status == 401 || status == 403)
         return ENVSYNC_ERR_AUTH;
+    if (status == 501 || strcmp(code, "NotImplemented") == 0)
+        return ENVSYNC_ERR_STORAGE;   /* the store lacks a feature: final */
     if (status == 404 && !*code)
         return c->key ? ENVSYNC_ERR_NOTFOUND : ENVSYNC_ERR_STORAGE;
     if (status >= 500 || status == 429)
