@@ -518,7 +518,7 @@ backup_index(es_state *st, envsync_sink *out, const char *name, json_t *ix)
     char *text, *pit = NULL;
     envsync_entry e;
     envsync_status s;
-    int n = st->jobs > 0 ? st->jobs : 1, i, failed = 0;
+    int n = st->jobs > 0 ? st->jobs : 1, i, k, started = 0, failed = 0;
     reader_job *jobs;
     pthread_t *tids;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -566,18 +566,20 @@ backup_index(es_state *st, envsync_sink *out, const char *name, json_t *ix)
             reader_main(&jobs[i]);
         } else if (pthread_create(&tids[i], NULL, reader_main, &jobs[i]) != 0) {
             jobs[i].status = h->error(st->ctx, ENVSYNC_ERR_OTHER, "cannot start reader thread");
+            pthread_mutex_lock(&mu);
             failed = 1;
-            n = i;
+            pthread_mutex_unlock(&mu);
             break;
+        } else {
+            started++;
         }
     }
-    if (n > 1 || (n == 1 && tids[0]))
-        for (i = 0; i < n; i++)
-            pthread_join(tids[i], NULL);
+    for (k = 0; k < started; k++)
+        pthread_join(tids[k], NULL);
     s = ENVSYNC_OK;
-    for (i = 0; i < (n ? n : 1); i++)
-        if (jobs[i].status != ENVSYNC_OK) {
-            s = jobs[i].status;
+    for (k = 0; k < n && k <= started; k++)
+        if (jobs[k].status != ENVSYNC_OK) {
+            s = jobs[k].status;
             break;
         }
     if (pit) {
