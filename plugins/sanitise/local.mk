@@ -60,9 +60,9 @@ noinst_PROGRAMS += bench/sanitise/bench_sanitise
 bench_sanitise_bench_sanitise_SOURCES = bench/sanitise/bench_sanitise.c
 bench_sanitise_bench_sanitise_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/sanitise $(JANSSON_CFLAGS)
 bench_sanitise_bench_sanitise_LDADD = $(SANITISE_LIBS)
-EXTRA_DIST += bench/sanitise/bench.sh
+EXTRA_DIST += bench/sanitise/bench.sh bench/sanitise/cycle.sh
 
 # end to end through real servers (skip without the rig)
 TESTS += plugins/sanitise/tests/e2e-pg.sh plugins/sanitise/tests/e2e-mysql.sh
 dist_check_SCRIPTS += plugins/sanitise/tests/e2e-pg.sh plugins/sanitise/tests/e2e-mysql.sh
-dist_doc_DATA += docs/sanitise.md
+dist_doc_DATA += docs/sanitise.md docs/benchmarks-sanitise.md
