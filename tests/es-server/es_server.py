@@ -1478,10 +1478,12 @@ class Handler(BaseHTTPRequestHandler):
     def search_response(self, items, total, params, extra=b"", hits_sort=None):
         c = self.server.cluster
         hits = b",".join(self.hit_bytes(n, i, d, s) for (n, i, d, s) in items)
-        tot = json.dumps(c.hits_total(total, params)).encode()
+        # track_total_hits: false leaves the total out, as Elasticsearch does
+        tot = b'"total":' + json.dumps(c.hits_total(total, params)).encode() + b"," \
+            if total is not None else b""
         return (b'{' + extra + b'"took":1,"timed_out":false,"_shards":' +
                 json.dumps(self.shards(1)).encode() +
-                b',"hits":{"total":' + tot + b',"max_score":null,"hits":[' + hits + b']}}')
+                b',"hits":{' + tot + b'"max_score":null,"hits":[' + hits + b']}}')
 
     def parse_slice(self, body):
         s = body.get("slice")
@@ -1534,52 +1536,58 @@ class Handler(BaseHTTPRequestHandler):
             keys.append((field, order))
         return keys
 
-    def select(self, snapshot, body, pit, slice_):
-        """snapshot: list of (index, id, d) in doc order. Returns (items, total)."""
-        keys = self.parse_sort(body, pit)
-        seq = list(enumerate(snapshot))
+    def build_seq(self, snapshot, keys, slice_):
+        """(position, (index, id, doc)) in sort order, restricted to a slice."""
         if slice_:
             sid, smax = slice_
-            seq = [(pos, t) for pos, t in seq if doc_slice(t[1], smax) == sid]
+            seq = [(pos, t) for pos, t in enumerate(snapshot) if doc_slice(t[1], smax) == sid]
+        else:
+            seq = list(enumerate(snapshot))
         if any(o == "desc" for _, o in keys):
             seq.reverse()
         if any(f == "_id" for f, _ in keys) and not any(f == "_doc" for f, _ in keys[:1]):
             seq.sort(key=lambda pt: pt[1][1], reverse=any(o == "desc" for _, o in keys))
+        return seq
 
-        def sort_vals(pos, t):
-            out = []
-            for f, _ in keys:
-                out.append(pos if f in ("_doc", "_shard_doc") else t[1] if f == "_id" else None)
-            return out
+    @staticmethod
+    def sort_vals(keys, pos, t):
+        return [pos if f in ("_doc", "_shard_doc") else t[1] if f == "_id" else None for f, _ in keys]
 
-        total = len(seq)
-        after = body.get("search_after")
-        if after is not None:
-            if not keys:
-                raise ESError(400, "illegal_argument_exception", "Sort must contain at least one field.")
-            if not isinstance(after, list) or len(after) != len(keys):
+    def after_start(self, seq, keys, after):
+        """Index of the first entry of seq sorting after `after`."""
+        if after is None:
+            return 0
+        if not keys:
+            raise ESError(400, "illegal_argument_exception", "Sort must contain at least one field.")
+        if not isinstance(after, list) or len(after) != len(keys):
+            raise ESError(400, "illegal_argument_exception",
+                          "search_after has %d value(s) but sort has %d." % (
+                              len(after) if isinstance(after, list) else 1, len(keys)))
+        desc = keys[0][1] == "desc"
+        if keys[0][0] in ("_doc", "_shard_doc") and not desc:
+            # positions are unique and increasing: binary search
+            try:
+                a0 = int(after[0])
+            except (TypeError, ValueError):
                 raise ESError(400, "illegal_argument_exception",
-                              "search_after has %d value(s) but sort has %d." % (
-                                  len(after) if isinstance(after, list) else 1, len(keys)))
-            desc = keys[0][1] == "desc"
+                              "Failed to parse search_after value [%s] with sort [%s]" % (after[0], keys[0][0]))
+            lo, hi = 0, len(seq)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if seq[mid][0] <= a0:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+        for i, (pos, t) in enumerate(seq):
+            v = self.sort_vals(keys, pos, t)
+            if (v < after) if desc else (v > after):
+                return i
+        return len(seq)
 
-            def gt(pos, t):
-                v = sort_vals(pos, t)
-                return v < after if desc else v > after
-            # linear from a binary search start on position-ordered sorts
-            if keys[0][0] in ("_doc", "_shard_doc") and not desc:
-                lo, hi = 0, len(seq)
-                a0 = after[0]
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if seq[mid][0] <= a0 if len(keys) == 1 else seq[mid][0] < a0:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                seq = [pt for pt in seq[lo:] if gt(*pt)] if len(keys) > 1 else seq[lo:]
-            else:
-                seq = [pt for pt in seq if gt(*pt)]
-        return seq, keys, total
+    def page_items(self, seq, keys, start, size):
+        return [(t[0], t[1], t[2], (self.sort_vals(keys, pos, t) if keys else None))
+                for pos, t in seq[start:start + size]]
 
     def size_from(self, body, params, scroll):
         size = int(body.get("size", params.get("size", 10)))
@@ -1622,19 +1630,20 @@ class Handler(BaseHTTPRequestHandler):
                                     "reason": "Result window is too large, from + size must be less than or equal "
                                               "to: [%d] but was [%d]." % (window, frm + size)})
             snap = [(n, i, d) for n in names for i, d in c.indices[n].docs.items()]
-            seq, keys, total = self.select(snap, body, False, slice_)
+            keys = self.parse_sort(body, False)
+            seq = self.build_seq(snap, keys, slice_)
+            total = len(seq)
             if "scroll" in params:
                 sid = base64.b64encode(os.urandom(24)).decode()
                 c.scrolls[sid] = {"seq": seq, "pos": size, "size": size, "keys": keys,
                                   "expires": time.time() + keep, "total": total}
-                page = seq[:size]
+                items = self.page_items(seq, keys, 0, size)
                 extra = b'"_scroll_id":' + json.dumps(sid).encode() + b","
                 c.stats["scroll_requests"] += 1
             else:
-                page = seq[frm:frm + size]
+                start = self.after_start(seq, keys, body.get("search_after"))
+                items = self.page_items(seq, keys, start + frm, size)
                 extra = b""
-            items = [(t[0], t[1], t[2], ([pos if f != "_id" else t[1] for f, _ in keys] if keys else None))
-                     for pos, t in page]
         return 200, self.search_response(items, total, params, extra)
 
     def context_missing(self, ident, what="search context"):
@@ -1663,11 +1672,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise self.context_missing(abs(hash(sid)) % 100000)
             if keep:
                 ctx["expires"] = time.time() + parse_duration(keep, "scroll")
-            page = ctx["seq"][ctx["pos"]:ctx["pos"] + ctx["size"]]
+            items = self.page_items(ctx["seq"], ctx["keys"], ctx["pos"], ctx["size"])
             ctx["pos"] += ctx["size"]
-            keys = ctx["keys"]
-            items = [(t[0], t[1], t[2], ([pos if f != "_id" else t[1] for f, _ in keys] if keys else None))
-                     for pos, t in page]
             total = ctx["total"]
         return 200, self.search_response(items, total, params, b'"_scroll_id":' + json.dumps(sid).encode() + b",")
 
@@ -1786,15 +1792,18 @@ class Handler(BaseHTTPRequestHandler):
                 srt = b["sort"] if isinstance(b["sort"], list) else [b["sort"]]
                 if not any((isinstance(s, dict) and "_shard_doc" in s) or s == "_shard_doc" for s in srt):
                     b["sort"] = srt + [{"_shard_doc": "asc"}]
-            key = slice_
-            seq_all = ctx["slices"].get(key)
-            snap = ctx["snap"]
-            seq, keys, total = self.select(snap, b, True, slice_)
-            page = seq[frm:frm + size]
-            items = [(t[0], t[1], t[2], ([pos if f != "_id" else t[1] for f, _ in keys] if keys else None))
-                     for pos, t in page]
-            del seq_all
+            keys = self.parse_sort(b, True)
+            # the PIT's documents in this slice and order, computed once
+            ck = (slice_, tuple(keys))
+            seq = ctx["slices"].get(ck)
+            if seq is None:
+                seq = ctx["slices"][ck] = self.build_seq(ctx["snap"], keys, slice_)
+            total = len(seq)
+            start = self.after_start(seq, keys, b.get("search_after"))
+            items = self.page_items(seq, keys, start + frm, size)
         extra = b'"pit_id":' + json.dumps(pid).encode() + b","
+        if body.get("track_total_hits") is False:
+            total = None
         return 200, self.search_response(items, total, params, extra)
 
     # ---- snapshots
