@@ -51,9 +51,13 @@ EXTRA_DIST += \
 	plugins/sanitise/tests/seeds/rows-bad.txt \
 	plugins/sanitise/tests/seeds/rows-docs.txt
 
-# the plugin through the core with the test engine (no server needed)
-TESTS += plugins/sanitise/tests/plugin.sh
-dist_check_SCRIPTS += plugins/sanitise/tests/plugin.sh
+# the plugin through the core with the test engine, and behind a minimal
+# fake host (host_driver dlopens the .so); no server needed
+check_PROGRAMS += plugins/sanitise/tests/host_driver
+plugins_sanitise_tests_host_driver_SOURCES = plugins/sanitise/tests/host_driver.c
+plugins_sanitise_tests_host_driver_LDADD = $(LIBS)
+TESTS += plugins/sanitise/tests/plugin.sh plugins/sanitise/tests/driver.sh
+dist_check_SCRIPTS += plugins/sanitise/tests/plugin.sh plugins/sanitise/tests/driver.sh
 
 # benchmark: transform throughput alone (bench/sanitise/bench.sh)
 noinst_PROGRAMS += bench/sanitise/bench_sanitise
