@@ -28,7 +28,14 @@ PACKAGES=(
     swift swift-proxy swift-object swift-container swift-account memcached
     # tools used by tests and the rig
     curl python3 zstd procps iproute2 ca-certificates
+    # deploy/tests: YAML lint, the generator, schema checks run by node
+    yamllint python3-yaml nodejs
 )
+# deploy/tests: kubectl (Kustomize) and npm from Debian unless the machine
+# has them already (another vendor's kubectl or nodejs package ships the
+# same files and would conflict)
+command -v kubectl >/dev/null 2>&1 || PACKAGES+=(kubernetes-client)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 log() { echo "install-deps: $*" >&2; }
 
