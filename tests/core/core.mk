@@ -14,7 +14,8 @@ CORE_TESTS = \
 	tests/core/lock-s3.sh \
 	tests/core/dry-run-db.sh \
 	tests/core/encryption.sh \
-	tests/core/exports.sh
+	tests/core/exports.sh \
+	tests/core/examples.sh
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
 EXTRA_DIST += tests/core/common.sh tests/core/http_receiver.py docs/examples/rowcount.c
