@@ -49,6 +49,7 @@ struct s3_credprov {
     char source_name[160];
     s3_creds cur;
     time_t fetched_at;
+    int force;                 /* the server said the token expired */
     unsigned fetches;
     /* web identity */
     char *token_file, *role_arn, *session_name, *sts_url;
@@ -648,6 +649,19 @@ s3_credprov_source(const s3_credprov *p)
     return p->source_name;
 }
 
+int
+s3_credprov_invalidate(s3_credprov *p)
+{
+    int r;
+
+    pthread_mutex_lock(&p->lock);
+    r = p->source != SRC_STATIC;
+    if (r)
+        p->force = 1;
+    pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
 unsigned
 s3_credprov_fetches(const s3_credprov *p)
 {
@@ -661,7 +675,7 @@ needs_refresh(const s3_credprov *p, time_t now)
 
     if (p->source == SRC_STATIC)
         return 0;
-    if (!p->cur.access_key)
+    if (!p->cur.access_key || p->force)
         return 1;
     if (!p->cur.expiration)
         return 0;
@@ -688,6 +702,7 @@ s3_credprov_get(s3_credprov *p, s3_creds *out, char *err, size_t errlen)
             p->cur = fresh;
             p->fetched_at = now;
             p->fetches++;
+            p->force = 0;
         } else if (p->cur.access_key && (!p->cur.expiration || now < p->cur.expiration)) {
             st = ENVSYNC_OK;   /* keep the still-valid credentials, retry later */
         } else {

@@ -254,13 +254,41 @@ classify_code(long status, const char *code, const s3_call *c)
 
 static envsync_status s3_do1(s3 *s, es_http_client *cl, const s3_call *c,
                              es_http_response *resp, char *err, size_t errlen);
+static envsync_status s3_do2(s3 *s, es_http_client *cl, const s3_call *c,
+                             es_http_response *resp, char *err, size_t errlen);
 
 /* Stores without conditional writes (Swift s3api, older MinIO) answer
  * If-None-Match with 501: fall back to the plain request; the writer
  * has already checked with HEAD that the key is absent. */
+static int
+token_expired(const es_http_response *r)
+{
+    char code[64], msg[8];
+
+    return r->body.len && r->body.len < 64 * 1024 &&
+           s3_xml_error(r->body.data, r->body.len, code, sizeof code, msg, sizeof msg) == 0 &&
+           (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0);
+}
+
 envsync_status
 s3_do(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char *err,
       size_t errlen)
+{
+    envsync_status st = s3_do2(s, cl, c, resp, err, errlen);
+
+    /* temporary credentials the server considers expired before their
+     * Expiration (clock skew, revoked session): fetch new ones, once */
+    if (st == ENVSYNC_ERR_AUTH && token_expired(resp) && s3_credprov_invalidate(s->creds)) {
+        s->host->log(s->ctx, ENVSYNC_LOG_INFO, "the session token expired early: fetching new "
+                     "credentials from %s", s3_credprov_source(s->creds));
+        st = s3_do2(s, cl, c, resp, err, errlen);
+    }
+    return st;
+}
+
+static envsync_status
+s3_do2(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char *err,
+       size_t errlen)
 {
     envsync_status st;
 

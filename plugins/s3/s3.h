@@ -65,6 +65,9 @@ void s3_credprov_free(s3_credprov *p);
 envsync_status s3_credprov_get(s3_credprov *p, s3_creds *out, char *err, size_t errlen);
 /* "environment", "shared file (profile x)", "web identity", ... */
 const char *s3_credprov_source(const s3_credprov *p);
+/* The server rejected the token as expired (clock skew, revoked session):
+ * fetch anew on the next get().  0 for long-term keys (nothing to do). */
+int s3_credprov_invalidate(s3_credprov *p);
 /* number of times temporary credentials were fetched (tests, logs) */
 unsigned s3_credprov_fetches(const s3_credprov *p);
 void s3_creds_clear(s3_creds *c);

@@ -118,11 +118,26 @@ AWS_EC2_METADATA_DISABLED=true run_envsync run -c "$T/none.conf" none
 expect_rc 6 "no credentials at all"
 expect_out "no credentials found" "explains that no source had credentials"
 
+# --- S3 rejects the session token as expired before its Expiration:
+# fresh credentials are fetched and the request is made again
+start_proxy
+proxy_rules '[{"method": "PUT", "query": "partNumber", "action": "status", "status": 400,
+               "code": "ExpiredToken", "count": 1}]'
+before=$(stat_of "$FAKE" container)
+ROWS=60000 ENDPOINT=$PROXY_URL s3_conf "$T/expired.conf" expired 'part_size = "5M";'
+AWS_CONTAINER_CREDENTIALS_FULL_URI="$FAKE/creds" AWS_CONTAINER_AUTHORIZATION_TOKEN="$AUTH" \
+    run_envsync run -c "$T/expired.conf" expired
+expect_rc 0 "run after an ExpiredToken answer"
+expect_out "session token expired early" "the early expiry is reported"
+[ "$(json_get "$(proxy_stats)" "d['fired'].get('0', 0)")" = 1 ] || fail "ExpiredToken not injected"
+after=$(stat_of "$FAKE" container)
+[ $((after - before)) -ge 2 ] || fail "credentials not fetched again after ExpiredToken"
+no_secret_in_output "expired token"
+
 # --- refresh: credentials living 2 s, a run lasting longer (each part
 # upload delayed 1 s by the proxy, one at a time): fetched again mid-run
 start_fake "$T/fake2.port" --lifetime 2
 FAKE2="http://127.0.0.1:$(cat "$T/fake2.port")"
-start_proxy
 proxy_rules '[{"method": "PUT", "query": "partNumber", "action": "delay", "seconds": 1,
                "count": -1}]'
 ROWS=60000 ENDPOINT=$PROXY_URL s3_conf "$T/refresh.conf" refresh \
