@@ -663,7 +663,7 @@ sz_docs(sz *z, sz_iplan *ip, const char *data, size_t len, size_t flush_at,
             ip->found.cards += z->found.cards - before.cards;
         }
         if (changed) {
-            if (json_dump_callback(root, dump_cb, out, JSON_COMPACT) != 0) {
+            if (json_dump_callback(root, dump_cb, out, sz_json_flags(root)) != 0) {
                 json_decref(root);
                 snprintf(err, errlen, "document %llu: cannot encode the rewritten document",
                          (unsigned long long)lineno);

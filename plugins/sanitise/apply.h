@@ -116,6 +116,9 @@ int sz_doc_filter(sz *z, sr_index *ix, json_t *root);
 /* Scan every string/number in root not created by a rule. */
 void sz_doc_scan(sz *z, json_t *root, sz_scan *s);
 
+/* jansson dump flags for a rewritten document: compact, shortest reals. */
+size_t sz_json_flags(json_t *root);
+
 /* Column names that look personal (email, phone, name, address, ...). */
 int sz_personal_name(const char *col);
 

@@ -215,7 +215,7 @@ apply_leaf(jctx *c, const sr_rule *r, json_t *node, json_t *parent,
                 return 0;
             ch = apply_json_rules(c, r, inner);
             if (ch) {
-                s = json_dumps(inner, JSON_COMPACT | JSON_ENCODE_ANY);
+                s = json_dumps(inner, sz_json_flags(inner));
                 if (s) {
                     nv = json_string(s);
                     free(s);
@@ -298,6 +298,55 @@ dump_cb(const char *buf, size_t size, void *data)
     return es_buf_append(data, buf, size);
 }
 
+/* jansson prints reals with 17 significant digits (0.1 -> 0.10000000000000001),
+ * which changes values that a jsonb (numeric) column would keep.  The
+ * shortest precision at which every real of the document reads back as
+ * the same double is used instead. */
+static int
+real_digits(double d)
+{
+    char b[40];
+    int p;
+
+    for (p = 1; p < 17; p++) {
+        snprintf(b, sizeof(b), "%.*g", p, d);
+        if (strtod(b, NULL) == d)
+            return p;
+    }
+    return 17;
+}
+
+static int
+max_real_digits(json_t *v)
+{
+    int m = 1, x;
+
+    if (json_is_real(v))
+        return real_digits(json_real_value(v));
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+
+        json_object_foreach(v, k, c)
+            if ((x = max_real_digits(c)) > m)
+                m = x;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+
+        json_array_foreach(v, i, c)
+            if ((x = max_real_digits(c)) > m)
+                m = x;
+    }
+    return m;
+}
+
+size_t
+sz_json_flags(json_t *root)
+{
+    return JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(max_real_digits(root));
+}
+
 int
 sr_rule_json(sr_env *env, const sr_rule *r, const char *in, size_t len, es_buf *dst)
 {
@@ -316,7 +365,7 @@ sr_rule_json(sr_env *env, const sr_rule *r, const char *in, size_t len, es_buf *
         es_buf_free(&local);
         return es_buf_append(dst, in, len);
     }
-    rc = json_dump_callback(root, dump_cb, dst, JSON_COMPACT | JSON_ENCODE_ANY);
+    rc = json_dump_callback(root, dump_cb, dst, sz_json_flags(root));
     json_decref(root);
     es_buf_free(&local);
     return rc == 0 ? 0 : -1;

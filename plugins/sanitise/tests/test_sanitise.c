@@ -503,6 +503,7 @@ START_TEST(rule_json)
                      "\"secret\":\"s\",\"n\":{\"deep\":1},\"id\":42,\"keep\":\"\xc3\xa9\"}");
     char *bad = apply1("json($.a: null)", "not json{");
     char *same = apply1("json($.missing: email)", "{ \"a\" : 1 }");
+    char *reals = apply1("json($.e: email)", "{\"e\":\"a@b.com\",\"x\":0.1,\"y\":3.141592653589793,\"z\":1e300,\"w\":-2.5}");
     json_t *j = json_loads(a, 0, NULL);
 
     ck_assert_ptr_nonnull(j);
@@ -516,8 +517,12 @@ START_TEST(rule_json)
     ck_assert_str_eq(json_string_value(json_object_get(j, "keep")), "\xc3\xa9");
     ck_assert_str_eq(bad, "null");
     ck_assert_str_eq(same, "{ \"a\" : 1 }");      /* untouched text when nothing changed */
+    ck_assert_msg(strstr(reals, "\"x\":0.1,") != NULL, "%s", reals);
+    ck_assert_msg(strstr(reals, "\"y\":3.141592653589793,") != NULL, "%s", reals);
+    ck_assert_msg(strstr(reals, "\"z\":1e300,") != NULL, "%s", reals);
+    ck_assert_msg(strstr(reals, "\"w\":-2.5}") != NULL, "%s", reals);
     json_decref(j);
-    free(a); free(bad); free(same);
+    free(a); free(bad); free(same); free(reals);
 }
 END_TEST
 
