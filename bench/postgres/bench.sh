@@ -9,6 +9,7 @@
 #
 # Measured, each into a fresh database on the same server:
 #   envsync   backup -> file store (zstd 3) -> fetch -> restore (jobs 2)
+#   envsync-z1t2  the same with zstd level 1 on 2 compression threads
 #   ref       pg_dump -Fc -Z1 > file; pg_restore -f - file | psql
 #             (the replaced govuk env-sync pipeline)
 #   dir-j2    pg_dump -Fd -j 2 -Z1 + pg_restore -j 2
@@ -110,8 +111,13 @@ check_copy() {  # the copy has the source's row counts
     done
 }
 
-echo "generating ~${SIZE_MB} MB of table data..." >&2
-generate
+# BENCH_REUSE=1 keeps a source database generated earlier (and leaves it).
+if [ -n "${BENCH_REUSE:-}" ] && [ "$(q -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$SRC'")" = 1 ]; then
+    echo "reusing database $SRC" >&2
+else
+    echo "generating ~${SIZE_MB} MB of table data..." >&2
+    generate
+fi
 DATA_BYTES=$(q -d "$SRC" -c "SELECT sum(pg_table_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'")
 TOTAL_BYTES=$(q -d "$SRC" -c "SELECT pg_database_size('$SRC')")
 ROWS=$(q -d "$SRC" -c "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM events) + (SELECT count(*) FROM documents)")
@@ -124,24 +130,31 @@ row() {  # NAME ARTIFACT_BYTES
     results+=("| $1 | $wall | $mbps | $(( rss / 1024 )) | $(awk -v b="${2:-0}" 'BEGIN { printf "%.1f", b / 1048576 }') |")
 }
 
-# envsync
-mkdir -p "$W/store"
-cat >"$W/es.conf" <<EOF
+# envsync: default artifact settings (zstd 3, one compression thread),
+# then zstd 1 with 2 compression threads
+envsync_run() {  # NAME ARTIFACT-SETTINGS
+    rm -rf "${W:?}/store"
+    mkdir -p "$W/store"
+    cat >"$W/$1.conf" <<EOF
 envsync: { environment = "bench"; log_level = "info"; progress_interval = "0"; };
 storage: { local: { plugin = "file"; path = "$W/store"; }; };
 jobs = ( {
     name = "bench";
+    artifact = { $2 };
     backup  = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "$PGUSER"; database = "$SRC"; jobs = 2; };
     store   = { storage = "local"; };
     fetch   = { storage = "local"; job = "bench"; };
     restore = { plugin = "postgres"; host = "$PGHOST"; port = "$PGPORT"; user = "$PGUSER"; database = "$DST"; jobs = 2; };
 } );
 EOF
-drop "$DST" >/dev/null
-echo "envsync full cycle..." >&2
-measure envsync "$ENVSYNC" -c "$W/es.conf" run bench
-check_copy envsync
-row envsync "$(find "$W/store" -name '*.envsync' -printf '%s\n' | head -1)"
+    drop "$DST" >/dev/null
+    echo "$1 full cycle..." >&2
+    measure "$1" "$ENVSYNC" -c "$W/$1.conf" run bench
+    check_copy "$1"
+    row "$1" "$(find "$W/store" -name '*.envsync' -printf '%s\n' | head -1)"
+}
+envsync_run envsync 'compression = "zstd";'
+envsync_run envsync-z1t2 'compression = "zstd"; level = 1; threads = 2;'
 
 # reference pipeline: custom format, then pg_restore to SQL into psql
 drop "$DST" >/dev/null
@@ -220,4 +233,4 @@ $(printf '%s\n' "${results[@]}")
 ceiling = COPY out ($(cat "$W/ceiling-out.wall") s) + COPY in and index/key builds ($(cat "$W/ceiling-in.wall") s).
 EOF
 [ -n "${PGCOPYDB_FAILED:-}" ] && printf '\npgcopydb: %s\n' "$PGCOPYDB_FAILED"
-drop "$SRC" >/dev/null
+[ -n "${BENCH_REUSE:-}" ] || drop "$SRC" >/dev/null

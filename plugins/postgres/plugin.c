@@ -38,7 +38,7 @@ static const envsync_option pg_options[] = {
     { "encoding", ENVSYNC_OPT_STRING, 0, NULL, "restore: encoding of the new database (default: the source's)" },
     { "lc_collate", ENVSYNC_OPT_STRING, 0, NULL, "restore: LC_COLLATE of the new database (default: the source's)" },
     { "lc_ctype", ENVSYNC_OPT_STRING, 0, NULL, "restore: LC_CTYPE of the new database (default: the source's)" },
-    { "verify_counts", ENVSYNC_OPT_BOOL, 0, "true", "restore: count(*) every table against the manifest before the swap" },
+    { "verify_counts", ENVSYNC_OPT_BOOL, 0, "false", "restore: also count(*) every table against the manifest (COPY's own counts are always checked)" },
     { NULL, ENVSYNC_OPT_END, 0, NULL, NULL }
 };
 
