@@ -3,6 +3,10 @@
 s3 plugin and a real S3 server (Python standard library only).
 
     faultproxy.py --upstream HOST:PORT --port-file FILE [--listen-port N]
+                  [--tls-cert PEM --tls-key PEM]
+
+With --tls-cert the proxy speaks HTTPS to its clients (TLS tests) and plain
+HTTP to the upstream.
 
 Requests are forwarded byte for byte (the Host header the client signed is
 kept, so SigV4 signatures stay valid).  Faults are configured at run time
@@ -275,6 +279,14 @@ class _Null:
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls:
+            # handshake in the handler's thread, on first read
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 def main():
@@ -282,10 +294,16 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--listen-port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     host, _, port = a.upstream.rpartition(":")
     globals()["UPSTREAM"] = (host, int(port))
     srv = Server(("127.0.0.1", a.listen_port), Handler)
+    if a.tls_cert:
+        import ssl
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(a.tls_cert, a.tls_key)
     with open(a.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
     import os

@@ -46,19 +46,22 @@ wait_port_file() {
     fail "helper did not start ($1)"
 }
 
+# start_proxy [--tls-cert PEM --tls-key PEM]: PROXY_URL (https with TLS)
 start_proxy() {
-    local up=${S3_ENDPOINT#*://}
+    local up=${S3_ENDPOINT#*://} scheme=http
     up=${up%%/*}
-    python3 "$S3T_DIR/faultproxy.py" --upstream "$up" --port-file "$T/proxy.port" \
-        >"$T/proxy.log" 2>&1 &
+    [ $# -gt 0 ] && scheme=https
+    rm -f "$T/proxy.port"
+    python3 "$S3T_DIR/faultproxy.py" --upstream "$up" --port-file "$T/proxy.port" "$@" \
+        >>"$T/proxy.log" 2>&1 &
     _s3_pids="$_s3_pids $!"
     wait_port_file "$T/proxy.port"
-    PROXY_URL="http://127.0.0.1:$(cat "$T/proxy.port")"
+    PROXY_URL="$scheme://127.0.0.1:$(cat "$T/proxy.port")"
 }
 
-proxy_rules() { curl -sf -X POST --data-binary "$1" "$PROXY_URL/__fault/rules" >/dev/null; }
-proxy_stats() { curl -sf "$PROXY_URL/__fault/stats"; }
-proxy_down()  { curl -sf -X POST "$PROXY_URL/__fault/down?seconds=$1" >/dev/null; }
+proxy_rules() { curl -skf -X POST --data-binary "$1" "$PROXY_URL/__fault/rules" >/dev/null; }
+proxy_stats() { curl -skf "$PROXY_URL/__fault/stats"; }
+proxy_down()  { curl -skf -X POST "$PROXY_URL/__fault/down?seconds=$1" >/dev/null; }
 # json_get JSON EXPR: python expression over `d`
 json_get() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
 
