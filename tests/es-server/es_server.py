@@ -216,6 +216,7 @@ class Cluster:
                       "bulk_items": 0, "bulk_inflight": 0, "bulk_max_inflight": 0,
                       "scroll_requests": 0, "pit_searches": 0, "alias_requests": [],
                       "cluster_settings_puts": 0, "by_endpoint": {}}
+        self.added = []
         self.cluster_uuid = base64.urlsafe_b64encode(uuidlib.uuid4().bytes)[:22].decode()
 
     # ---- flavor facts
@@ -528,6 +529,7 @@ class Cluster:
                 else:
                     spec = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
                 props[k] = spec
+                self.added.append((props, k))
             self.check_value(ix, spec, fname, v, doc_id)
 
     # ---- snapshots
@@ -1438,9 +1440,16 @@ class Handler(BaseHTTPRequestHandler):
                 raise ESError(400, "mapper_parsing_exception", "failed to parse, document is empty")
             if kind == "update":
                 raise ESError(400, "illegal_argument_exception", "update is not supported by this test double")
-            mp = copy.deepcopy(ix.mappings) if ix.mappings else {"properties": {}}
-            c.check_object(ix, mp, doc, "", doc_id)
-            ix.mappings = mp
+            if not ix.mappings:
+                ix.mappings = {"properties": {}}
+            # dynamic mapping updates of a rejected document are rolled back
+            c.added = []
+            try:
+                c.check_object(ix, ix.mappings, doc, "", doc_id)
+            except ESError:
+                for props, k in reversed(c.added):
+                    props.pop(k, None)
+                raise
             exists = doc_id in ix.docs or doc_id in ix.pending
             if kind == "create" and exists:
                 raise ESError(409, "version_conflict_engine_exception",
