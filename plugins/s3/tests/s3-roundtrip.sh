@@ -2,7 +2,8 @@
 # s3 plugin against the real S3: backup -> multipart store (several parts,
 # uploaded in parallel) -> parallel ranged fetch -> restore; a second job
 # fetches the stored artifact on its own; a small artifact takes one PUT;
-# `envsync list` and `envsync check` go through ListObjectsV2.
+# `envsync list`, `envsync prune` and `envsync check` go through
+# ListObjectsV2 (and DELETE).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/plugins/s3/tests/s3lib.sh"
 set -e
@@ -38,6 +39,17 @@ ROWS=50 COMPRESSION=zstd s3_conf "$T/small.conf" small
 run_envsync run -c "$T/small.conf" small
 expect_rc 0 "small artifact round trip"
 [ -s "$T/db/small_dst/t0" ] || fail "small: table t0 not restored"
+
+# retention: three artifacts, prune keeps the newest (ListObjectsV2 + DELETE)
+for i in 2 3; do
+    sleep 1    # artifact names have one-second resolution
+    run_envsync run -c "$T/small.conf" small
+    expect_rc 0 "small artifact, run $i"
+done
+[ "$(artifacts small)" = 3 ] || fail "expected 3 small artifacts, found $(artifacts small)"
+run_envsync prune -c "$T/small.conf" small --keep 1
+expect_rc 0 "prune --keep 1"
+[ "$(artifacts small)" = 1 ] || fail "after prune --keep 1: $(artifacts small) artifacts"
 
 run_envsync list -c "$T/big.conf" big
 expect_rc 0 "list"
