@@ -25,6 +25,9 @@
 #include "my.h"
 
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +125,7 @@ failed(bk *b)
 /* Put one DATA entry; seq is assigned under the lock so a table's chunks
  * reach the sink in seq order even when several workers dump it. */
 static envsync_status
-emit(bk *b, bk_table *t, const es_buf *buf, uint64_t rows)
+emit(bk *b, bk_table *t, const char *data, size_t len, uint64_t rows)
 {
     envsync_entry e;
     envsync_status s;
@@ -134,7 +137,7 @@ emit(bk *b, bk_table *t, const es_buf *buf, uint64_t rows)
     e.rows = rows;
     pthread_mutex_lock(&b->mu);
     e.seq = t->seq++;
-    s = b->out->put(b->out, &e, buf->len ? buf->data : "", buf->len);
+    s = b->out->put(b->out, &e, len ? data : "", len);
     pthread_mutex_unlock(&b->mu);
     return s;
 }
@@ -183,6 +186,7 @@ dump_item(bk *b, MYSQL *m, bk_item *it, es_buf *buf)
     es_buf_reset(buf);
     while ((row = mysql_fetch_row(res))) {
         unsigned long *lens = mysql_fetch_lengths(res);
+        size_t row_start = buf->len;
 
         for (i = 0; i < nf; i++) {
             if ((i && es_buf_putc(buf, '\t') < 0)
@@ -196,8 +200,18 @@ dump_item(bk *b, MYSQL *m, bk_item *it, es_buf *buf)
             goto out;
         }
         rows++;
-        if (buf->len >= b->st->c.chunk_size) {
-            if ((s = emit(b, t, buf, rows)) != ENVSYNC_OK)
+        if (buf->len > b->st->c.chunk_size && row_start > 0) {
+            /* this row would make the chunk too big: it starts the next */
+            if ((s = emit(b, t, buf->data, row_start, rows - 1)) != ENVSYNC_OK)
+                goto out;
+            total += rows - 1;
+            memmove(buf->data, buf->data + row_start, buf->len - row_start);
+            buf->len -= row_start;
+            buf->data[buf->len] = '\0';
+            rows = 1;
+        } else if (buf->len >= b->st->c.chunk_size) {
+            /* exactly full, or one row alone larger than a chunk */
+            if ((s = emit(b, t, buf->data, buf->len, rows)) != ENVSYNC_OK)
                 goto out;
             total += rows;
             rows = 0;
@@ -211,7 +225,7 @@ dump_item(bk *b, MYSQL *m, bk_item *it, es_buf *buf)
         goto out;
     }
     total += rows;
-    if (rows > 0 && (s = emit(b, t, buf, rows)) != ENVSYNC_OK)
+    if (rows > 0 && (s = emit(b, t, buf->data, buf->len, rows)) != ENVSYNC_OK)
         goto out;
     /* every table gets at least one entry: when the last range of a table
      * finishes and nothing was emitted for it, emit an empty chunk */
@@ -220,7 +234,7 @@ dump_item(bk *b, MYSQL *m, bk_item *it, es_buf *buf)
     pthread_mutex_unlock(&b->mu);
     es_buf_reset(buf);
     if (last)
-        s = emit(b, t, buf, 0);
+        s = emit(b, t, "", 0, 0);
     if (s == ENVSYNC_OK)
         my_host->log(b->ctx, ENVSYNC_LOG_DEBUG, "table %s%s%s%s%s: %llu rows", t->name,
                      it->has_lo ? " from " : "", it->has_lo ? it->lo : "",
@@ -894,5 +908,10 @@ out:
         free(views[i]);
     free(views);
     pthread_mutex_destroy(&b.mu);
+#ifdef __GLIBC__
+    /* the workers' chunk buffers came from per-thread arenas: give the
+     * memory back before a restore in the same process needs its own */
+    malloc_trim(0);
+#endif
     return s;
 }

@@ -9,10 +9,19 @@ plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LI
 
 # integration tests (need the rig's MariaDB; skip without it)
 MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh \
+	plugins/mysql/tests/altered.sh \
 	plugins/mysql/tests/kill.sh plugins/mysql/tests/noinfile.sh plugins/mysql/tests/options.sh
 TESTS += $(MYSQL_TESTS)
 dist_check_SCRIPTS += $(MYSQL_TESTS)
-EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql
+EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql \
+	plugins/mysql/README.md
 
 # benchmark (not a test): bench/mysql/bench.sh, results in docs/benchmarks-mysql.md
 EXTRA_DIST += bench/mysql/bench.sh bench/mysql/gen.sql
+
+# unit test of the DDL splitter (no server needed)
+check_PROGRAMS += plugins/mysql/tests/split_create
+TESTS += plugins/mysql/tests/split_create
+plugins_mysql_tests_split_create_SOURCES = plugins/mysql/tests/split_create.c plugins/mysql/schema.c
+plugins_mysql_tests_split_create_CFLAGS = $(AM_CFLAGS) $(LIBMARIADB_CFLAGS)
+plugins_mysql_tests_split_create_LDADD = lib/libesutil.la

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "rowcodec.h"
 
@@ -94,6 +95,26 @@ struct my_restore {
     int no_infile;
     int swapped;
 };
+
+/* Chunk copies get their own mappings: they are large, allocated by the
+ * core's thread and freed by a worker, and malloc would keep such memory in
+ * its arenas; munmap returns it, so the footprint stays at the chunks in
+ * flight whatever the size of the database. */
+static char *
+chunk_alloc(size_t len)
+{
+    void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+chunk_free(char *p, size_t len)
+{
+    if (p)
+        munmap(p, len ? len : 1);
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -503,7 +524,7 @@ load_worker(void *arg)
         s = (s == ENVSYNC_OK) ? my_host->cancelled(rs->ctx) : s;
         if (s == ENVSYNC_OK)
             s = load_job(rs, m, j);
-        free(j->data);
+        chunk_free(j->data, j->len);
         free(j->columns);
         free(j);
         if (s != ENVSYNC_OK) {
@@ -551,7 +572,7 @@ stop_workers(struct my_restore *rs)
         rs_job *j = rs->head;
 
         rs->head = j->next;
-        free(j->data);
+        chunk_free(j->data, j->len);
         free(j->columns);
         free(j);
     }
@@ -760,10 +781,10 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
         j->seq = e->seq;
         j->len = len;
         j->columns = strdup(e->columns ? e->columns : "");
-        j->data = malloc(len ? len : 1);
+        j->data = chunk_alloc(len);
         if (!j->columns || !j->data) {
             free(j->columns);
-            free(j->data);
+            chunk_free(j->data, j->len);
             free(j);
             return my_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
         }
@@ -784,7 +805,7 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
         pthread_mutex_unlock(&rs->mu);
         if (s != ENVSYNC_OK) {
             free(j->columns);
-            free(j->data);
+            chunk_free(j->data, j->len);
             free(j);
         }
         return s;
@@ -833,7 +854,10 @@ my_restore_begin(envsync_ctx *ctx, void *state)
     rs->st = st;
     pthread_mutex_init(&rs->mu, NULL);
     pthread_cond_init(&rs->cv, NULL);
-    rs->qmax = (size_t)st->c.jobs;
+    /* one chunk waiting is enough to keep the workers busy (decoding a
+     * chunk is much faster than loading it); memory stays at about
+     * chunk_size x (jobs + 2) */
+    rs->qmax = 1;
     rs->db = strdup(st->c.database);
     snprintf(name, sizeof(name), "%s_envsync_new", st->c.database);
     rs->newdb = strdup(name);
