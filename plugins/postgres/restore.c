@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { TASK_COPY, TASK_SQL, TASK_COUNT };
 
@@ -62,7 +63,8 @@ struct pg_restore {
     char *encoding, *lc_collate, *lc_ctype, *provider, *icu_locale;
     /* workers */
     pthread_t *threads;
-    size_t nthreads;
+    size_t nthreads, nstarted;
+    PGcancel **cancels;          /* one per worker, for a cancelled run */
     pthread_mutex_t mu;
     pthread_cond_t cv_put, cv_get, cv_idle;
     rs_task *head, *tail;
@@ -265,7 +267,13 @@ rs_worker(void *arg)
 {
     pg_restore *rs = arg;
     PGconn *conn = pg_connect(&rs->s->c, rs->loaddb, &rs->err);
+    size_t me;
 
+    pthread_mutex_lock(&rs->mu);
+    me = rs->nstarted++;
+    if (conn)
+        rs->cancels[me] = PQgetCancel(conn);
+    pthread_mutex_unlock(&rs->mu);
     if (conn) {
         PGresult *res = PQexec(conn, "SET session_replication_role = replica");
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -318,7 +326,8 @@ start_workers(pg_restore *rs)
     size_t i, n = (size_t)rs->s->c.jobs;
 
     rs->threads = calloc(n, sizeof *rs->threads);
-    if (!rs->threads)
+    rs->cancels = calloc(n, sizeof *rs->cancels);
+    if (!rs->threads || !rs->cancels)
         return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
     rs->cap = n;   /* memory: (cap + jobs) chunks at most */
     for (i = 0; i < n; i++) {
@@ -340,9 +349,28 @@ stop_workers(pg_restore *rs)
     pthread_mutex_unlock(&rs->mu);
     for (i = 0; i < rs->nthreads; i++)
         pthread_join(rs->threads[i], NULL);
-    rs->nthreads = 0;
+    for (i = 0; i < rs->nstarted; i++)
+        if (rs->cancels[i])
+            PQfreeCancel(rs->cancels[i]);
+    rs->nthreads = rs->nstarted = 0;
     free(rs->threads);
+    free(rs->cancels);
     rs->threads = NULL;
+    rs->cancels = NULL;
+}
+
+/* Interrupts whatever the workers run (the run was cancelled). */
+static void
+cancel_workers(pg_restore *rs)
+{
+    char buf[256];
+    size_t i;
+
+    pthread_mutex_lock(&rs->mu);
+    for (i = 0; i < rs->nstarted; i++)
+        if (rs->cancels[i])
+            PQcancel(rs->cancels[i], buf, sizeof buf);
+    pthread_mutex_unlock(&rs->mu);
 }
 
 /* Queues a task; blocks while the queue is full.  Takes ownership. */
@@ -352,8 +380,23 @@ enqueue(pg_restore *rs, rs_task *t)
     envsync_status st;
 
     pthread_mutex_lock(&rs->mu);
-    while (rs->queued >= rs->cap && pg_err_get(&rs->err) == ENVSYNC_OK && rs->nthreads)
-        pthread_cond_wait(&rs->cv_put, &rs->mu);
+    while (rs->queued >= rs->cap && pg_err_get(&rs->err) == ENVSYNC_OK && rs->nthreads) {
+        struct timespec ts;
+        envsync_status cst;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rs->cv_put, &rs->mu, &ts);
+        if ((cst = pg_host->cancelled(rs->ctx)) != ENVSYNC_OK) {
+            pthread_mutex_unlock(&rs->mu);
+            pg_err_set(&rs->err, cst, "restore cancelled");
+            cancel_workers(rs);
+            pthread_mutex_lock(&rs->mu);
+        }
+    }
     st = pg_err_get(&rs->err);
     if (st != ENVSYNC_OK || !rs->nthreads) {
         pthread_mutex_unlock(&rs->mu);
@@ -376,9 +419,28 @@ enqueue(pg_restore *rs, rs_task *t)
 static envsync_status
 wait_idle(pg_restore *rs)
 {
+    envsync_status st;
+    int cancelled = 0;
+
     pthread_mutex_lock(&rs->mu);
-    while ((rs->head || rs->busy) && rs->nthreads)
-        pthread_cond_wait(&rs->cv_idle, &rs->mu);
+    while ((rs->head || rs->busy) && rs->nthreads) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rs->cv_idle, &rs->mu, &ts);
+        if (!cancelled && (st = pg_host->cancelled(rs->ctx)) != ENVSYNC_OK) {
+            /* long index builds: interrupt them rather than wait */
+            cancelled = 1;
+            pthread_mutex_unlock(&rs->mu);
+            pg_err_set(&rs->err, st, "restore cancelled");
+            cancel_workers(rs);
+            pthread_mutex_lock(&rs->mu);
+        }
+    }
     pthread_mutex_unlock(&rs->mu);
     return pg_err_get(&rs->err);
 }
@@ -1151,6 +1213,8 @@ pg_restore_abort(envsync_ctx *ctx, void *state)
     if (!rs)
         return;
     pg_err_set(&rs->err, ENVSYNC_ERR_INTERRUPTED, "restore aborted");
+    if (rs->nthreads)
+        cancel_workers(rs);
     stop_workers(rs);
     PQfinish(rs->db);
     rs->db = NULL;

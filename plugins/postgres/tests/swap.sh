@@ -59,6 +59,23 @@ expect_out 'terminat' "killed restore message"
 [ "$(marker "$dst")" = old ] || fail "killed restore: target not intact"
 pg_exists "${dst}_envsync_new" && fail "killed restore: temporary database left behind"
 
+# --- 1b. SIGTERM while the load is stuck: interrupted, nothing left behind
+"$ENVSYNC" -c "$T/kill.conf" run kill >"$T/term.out" 2>&1 &
+bg=$!
+for _ in $(seq 1 600); do
+    n=$(q -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '${dst}_envsync_new' AND wait_event = 'PgSleep'")
+    [ "$n" -gt 0 ] && break
+    kill -0 $bg 2>/dev/null || break
+    sleep 0.1
+done
+[ "$n" -gt 0 ] || { kill $bg; fail "the restore never reached the slow load: $(cat "$T/term.out")"; }
+kill -TERM $bg
+set +e; wait $bg; rc=$?; set -e
+out=$(cat "$T/term.out")
+expect_rc 9 "SIGTERM mid-restore"
+[ "$(marker "$dst")" = old ] || fail "SIGTERM: target not intact"
+pg_exists "${dst}_envsync_new" && fail "SIGTERM: temporary database left behind"
+
 # the slow domain must not hinder the rest of the tests
 q -d "$src" -c "DROP TABLE slow; DROP DOMAIN slowint"
 
