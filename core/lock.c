@@ -279,6 +279,10 @@ es_lock_release(es_lock *l)
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thread, NULL);
     }
+    /* The run may be failing or cancelled: release regardless, so detach
+     * the context from the run's cancellation. */
+    l->ctx.run = NULL;
+    l->ctx.err_status = ENVSYNC_OK;
     if (read_lease(l, owner, sizeof owner, &exp, desc, sizeof desc) == 1 && strcmp(owner, l->owner) == 0 &&
         l->sto->inst.plugin->desc.remove)
         l->sto->inst.plugin->desc.remove(&l->ctx, l->ctx.state, l->key);
