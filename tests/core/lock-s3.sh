@@ -48,4 +48,13 @@ s3conf "$(echo "$job" | sed 's/delay_ms = "150ms";//')"
 run_envsync -c "$C" run prod
 expect_rc 0 "run after the killed run's lease expired"
 expect_out "taking over the stale run lock prod/lock of $(hostname)" "stale lease taken over"
+
+# a failing run releases its lease: the next run starts at once
+s3conf "$(echo "$job" | sed 's/delay_ms = "150ms";/fail_in = "backup"; fail_after = 2; fail_status = 5;/')"
+run_envsync -c "$C" run prod
+expect_rc 5 "failing run"
+s3conf "$(echo "$job" | sed 's/delay_ms = "150ms";//')"
+run_envsync -c "$C" run prod
+expect_rc 0 "run right after a failed one (lease released)"
+printf '%s' "$out" | grep -q "stale run lock" && fail "the failed run did not release its lease"
 pass
