@@ -32,7 +32,8 @@ plugins_s3_tests_s3drive_SOURCES = plugins/s3/tests/s3drive.c
 S3_TESTS = plugins/s3/tests/s3-roundtrip.sh plugins/s3/tests/s3-errors.sh \
 	plugins/s3/tests/s3-abort.sh plugins/s3/tests/s3-list.sh \
 	plugins/s3/tests/s3-faults.sh plugins/s3/tests/s3-credentials.sh \
-	plugins/s3/tests/s3-objects.sh plugins/s3/tests/s3-tls.sh
+	plugins/s3/tests/s3-objects.sh plugins/s3/tests/s3-tls.sh \
+	plugins/s3/tests/s3-kill.sh
 TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \
