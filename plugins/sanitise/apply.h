@@ -119,6 +119,13 @@ void sz_doc_scan(sz *z, json_t *root, sz_scan *s);
 /* jansson dump flags for a rewritten document: compact, shortest reals. */
 size_t sz_json_flags(json_t *root);
 
+/* ddl.c: every CREATE TABLE in a DDL text whose column list is complete:
+ * cb(arg, schema, table, "col\tcol...").  `schema` is used for unqualified
+ * names (MySQL: the database). */
+typedef void (*sz_ddl_fn)(void *arg, const char *schema, const char *table,
+                          const char *columns);
+void sz_ddl_tables(const char *ddl, size_t len, const char *schema, sz_ddl_fn cb, void *arg);
+
 /* Column names that look personal (email, phone, name, address, ...). */
 int sz_personal_name(const char *col);
 

@@ -9,6 +9,7 @@ plugins_sanitise_libsanitise_la_SOURCES = \
 	plugins/sanitise/rules_text.c \
 	plugins/sanitise/json.c \
 	plugins/sanitise/scan.c \
+	plugins/sanitise/ddl.c \
 	plugins/sanitise/apply.h \
 	plugins/sanitise/apply.c
 plugins_sanitise_libsanitise_la_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
@@ -49,7 +50,8 @@ EXTRA_DIST += \
 	plugins/sanitise/tests/seeds/rules-index.rules \
 	plugins/sanitise/tests/seeds/rows-basic.txt \
 	plugins/sanitise/tests/seeds/rows-bad.txt \
-	plugins/sanitise/tests/seeds/rows-docs.txt
+	plugins/sanitise/tests/seeds/rows-docs.txt \
+	plugins/sanitise/tests/seeds/rows-ddl.txt
 
 # the plugin through the core with the test engine, and behind a minimal
 # fake host (host_driver dlopens the .so); no server needed

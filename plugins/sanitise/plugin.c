@@ -6,12 +6,16 @@
  * then POSTLOAD/META).  DATA and DOCS are rewritten by apply.c; everything
  * else passes through, except per-object SCHEMA entries of dropped tables.
  *
- * Policy strict: the first chunk of every table is checked; an unclassified
- * column makes the plugin stop emitting anything (so the restore loads
- * nothing more) while it keeps reading headers to collect every
- * unclassified column of every table, and transform_finish then fails the
- * run with ENVSYNC_ERR_REFUSED listing them all.  The restore never swaps
- * after a failed run, so the target is untouched.
+ * Policy strict: the CREATE TABLE statements in SCHEMA entries are checked
+ * first (ddl.c): unclassified columns found there fail the run at the
+ * first entry after the schema, before any row reaches the restore, listing
+ * every table.  Then the first DATA chunk of every table is checked against
+ * its real column list (tables whose DDL was not understood, columns the
+ * DDL did not show): an unclassified column there makes the plugin stop
+ * emitting anything while it keeps reading headers to collect every
+ * unclassified column of every table, and transform_finish fails the run
+ * with ENVSYNC_ERR_REFUSED listing them all.  The restore never swaps
+ * after a failed run, so the target is untouched either way.
  */
 #include <envsync/plugin.h>
 
@@ -69,6 +73,9 @@ typedef struct san {
     es_buf violations;          /* "table: col, col" lines */
     size_t nviolations;
     int refused;
+    int ddl_refused;            /* found in SCHEMA entries: fail at the next
+                                 * non-schema entry, before any row */
+    es_buf reported;            /* "\nschema.table\n" already listed */
     uint64_t rows_dropped_tables, docs_dropped;
 } san;
 
@@ -140,6 +147,7 @@ san_free(san *s)
     }
     free(s->sql);
     es_buf_free(&s->violations);
+    es_buf_free(&s->reported);
     free(s);
 }
 
@@ -165,6 +173,7 @@ san_init(envsync_ctx *ctx, void **state)
         return H->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
     s->ctx = ctx;
     es_buf_init(&s->violations, 1u << 20);
+    es_buf_init(&s->reported, 1u << 22);
     rules = H->opt_string(ctx, "rules");
     if (!rules || !*rules) {
         st = H->error(ctx, ENVSYNC_ERR_CONFIG, "%s: option `rules` is empty", where(ctx, "rules"));
@@ -274,6 +283,83 @@ san_begin(envsync_ctx *ctx, void *state)
     return ENVSYNC_OK;
 }
 
+static int
+was_reported(san *s, const char *display)
+{
+    size_t n = strlen(display);
+    const char *p = s->reported.data;
+
+    while (p && (p = strstr(p, display)) != NULL) {
+        if ((p == s->reported.data || p[-1] == '\n') && p[n] == '\n')
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void
+add_violation(san *s, const char *display, const char *extra, const char *cols)
+{
+    if (s->violations.len < (1u << 19))
+        es_buf_printf(&s->violations, "%s%s%s: %s", s->nviolations ? "; " : "",
+                      display, extra, cols);
+    s->nviolations++;
+    es_buf_printf(&s->reported, "%s\n", display);
+    s->refused = 1;
+}
+
+typedef struct ddl_arg {
+    san *s;
+    envsync_ctx *ctx;
+} ddl_arg;
+
+/* A CREATE TABLE in a schema entry: the strict check, before any row. */
+static void
+ddl_table(void *vp, const char *schema, const char *table, const char *columns)
+{
+    ddl_arg *a = vp;
+    san *s = a->s;
+    sr_table *t = sr_find_table(s->rs, schema, table);
+    es_buf b = ES_BUF_INIT, disp = ES_BUF_INIT;
+    const char *c = columns;
+
+    if (t && t->action != SR_TABLE_ROWS)
+        return;
+    while (*c) {
+        const char *e = strchr(c, '\t');
+        size_t n = e ? (size_t)(e - c) : strlen(c), j;
+        int named = 0;
+
+        for (j = 0; t && j < t->ncols && !named; j++)
+            named = strlen(t->cols[j].column) == n && !memcmp(t->cols[j].column, c, n);
+        if (!named)
+            es_buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)n, c);
+        c += n + (e != NULL);
+    }
+    if (b.len) {
+        es_buf_printf(&disp, "%s%s%s", schema && *schema ? schema : "",
+                      schema && *schema ? "." : "", table);
+        if (!was_reported(s, disp.data)) {
+            H->log(a->ctx, ENVSYNC_LOG_ERROR,
+                   "policy strict: table %s has unclassified columns: %s (from its CREATE TABLE)",
+                   disp.data, b.data);
+            add_violation(s, disp.data, t ? "" : " (no table block)", b.data);
+            s->ddl_refused = 1;
+        }
+    }
+    es_buf_free(&b);
+    es_buf_free(&disp);
+}
+
+static envsync_status
+refuse(san *s, envsync_ctx *ctx)
+{
+    return H->error(ctx, ENVSYNC_ERR_REFUSED,
+                    "policy strict: %zu table(s)/index(es) have unclassified columns "
+                    "(give each a rule or `keep` in %s): %s",
+                    s->nviolations, s->rs->file, s->violations.data ? s->violations.data : "");
+}
+
 /* First chunk of a table: policy check and warnings. */
 static void
 check_plan(san *s, envsync_ctx *ctx, sz_plan *p)
@@ -296,17 +382,13 @@ check_plan(san *s, envsync_ctx *ctx, sz_plan *p)
                       (!s->strict && p->cols[i].personal) ? " (looks personal!)" : "");
     }
     if (s->strict) {
-        if (s->violations.len < (1u << 19))
-            es_buf_printf(&s->violations, "%s%s%s: %s", s->nviolations ? "; " : "",
-                          p->display, p->table ? "" : " (no table block)", b.data ? b.data : "");
-        s->nviolations++;
-        if (!s->refused)
-            H->log(ctx, ENVSYNC_LOG_ERROR, "policy strict: table %s has unclassified columns: %s; "
-                   "nothing more is emitted, the run will fail after listing every table",
-                   p->display, b.data ? b.data : "");
-        else
-            H->log(ctx, ENVSYNC_LOG_ERROR, "policy strict: table %s has unclassified columns: %s",
-                   p->display, b.data ? b.data : "");
+        if (!was_reported(s, p->display)) {
+            H->log(ctx, ENVSYNC_LOG_ERROR, "policy strict: table %s has unclassified columns: %s%s",
+                   p->display, b.data ? b.data : "",
+                   s->refused ? "" : "; nothing more is emitted, the run will fail after "
+                                     "listing every table");
+            add_violation(s, p->display, p->table ? "" : " (no table block)", b.data ? b.data : "");
+        }
         s->refused = 1;
     } else {
         H->log(ctx, ENVSYNC_LOG_WARN, "table %s: %zu unclassified column(s) kept as they are: %s",
@@ -338,6 +420,15 @@ san_entry(envsync_ctx *ctx, void *state, const envsync_entry *entry,
 
     if (st != ENVSYNC_OK)
         return st;
+    if (s->strict && entry->kind == ENVSYNC_ENTRY_SCHEMA) {
+        ddl_arg da;
+
+        da.s = s;
+        da.ctx = ctx;
+        sz_ddl_tables(data, len, entry->schema, ddl_table, &da);
+    }
+    if (s->ddl_refused && entry->kind != ENVSYNC_ENTRY_SCHEMA)
+        return refuse(s, ctx);
     ea.out = out;
     ea.entry = entry;
     switch (entry->kind) {
@@ -375,12 +466,12 @@ san_entry(envsync_ctx *ctx, void *state, const envsync_entry *entry,
         if (!ip->checked) {
             ip->checked = 1;
             if (!ip->index && s->strict) {
-                if (s->violations.len < (1u << 19))
-                    es_buf_printf(&s->violations, "%sindex %s (no index block)",
-                                  s->nviolations ? "; " : "", ip->name);
-                s->nviolations++;
                 H->log(ctx, ENVSYNC_LOG_ERROR,
                        "policy strict: index %s has no index block in the rules", ip->name);
+                if (s->violations.len)
+                    es_buf_puts(&s->violations, "; ");
+                es_buf_printf(&s->violations, "index %s (no index block)", ip->name);
+                s->nviolations++;
                 s->refused = 1;
             } else if (!ip->index) {
                 H->log(ctx, ENVSYNC_LOG_WARN,
@@ -576,10 +667,7 @@ san_finish(envsync_ctx *ctx, void *state, envsync_sink *out)
     size_t i;
 
     if (s->refused)
-        return H->error(ctx, ENVSYNC_ERR_REFUSED,
-                        "policy strict: %zu table(s)/index(es) have unclassified columns "
-                        "(give each a rule or `keep` in %s): %s",
-                        s->nviolations, s->rs->file, s->violations.data ? s->violations.data : "");
+        return refuse(s, ctx);
     log_summary(s, ctx);
     if (s->verify && (st = verify_verdict(s, ctx)) != ENVSYNC_OK)
         return st;

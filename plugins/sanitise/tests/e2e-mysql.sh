@@ -112,6 +112,8 @@ my "$SRC" -e "ALTER TABLE users ADD COLUMN phone varchar(40) DEFAULT '+44 20 794
 run_envsync -c "$T/envsync.conf" run san
 expect_rc 11 "strict policy with a new column"
 expect_out "$SRC.users: phone" "the new column is named"
+expect_out 'table '"$SRC"'.users has unclassified columns: phone \(from its CREATE TABLE\)' "refused from the schema, before any row"
+
 [ "$(my "$DST" -e "CHECKSUM TABLE users, editions" | awk '{print $2}' | tr '\n' ' ')" = "$before" ] ||
     fail "the refused run changed the target"
 [ "$(my -e "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE '${DST}\\_envsync%'")" = 0 ] ||

@@ -151,6 +151,9 @@ q -d "$SRC" -c "ALTER TABLE users ADD COLUMN national_insurance text DEFAULT 'QQ
 run_envsync -c "$T/envsync.conf" run san
 expect_rc 11 "strict policy with a new column"
 expect_out 'public.users: national_insurance' "the new column is named"
+expect_out 'table public.users has unclassified columns: national_insurance \(from its CREATE TABLE\)' "refused from the schema, before any row"
+if grep -q 'data loaded' <<<"$out"; then fail "rows reached the restore before the refusal"; fi
+
 [ "$(q -d "$DST" -c "SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM users u")" = "$before" ] ||
     fail "the refused run changed the target"
 [ "$(q -d "$DST" -c "SELECT count(*) FROM information_schema.columns WHERE column_name = 'national_insurance'")" = 0 ] ||

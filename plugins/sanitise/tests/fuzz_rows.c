@@ -3,7 +3,8 @@
  * rewriter.  The input is used three ways: as DATA rows of a 5-column table
  * under rules using every rule kind, conditions and a filter; as rows
  * under all-keep rules (the output must then equal the input, byte for
- * byte, when every row is well-formed); and as NDJSON documents.
+ * byte, when every row is well-formed); as NDJSON documents; and as DDL
+ * for the CREATE TABLE column scanner.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,14 @@ static const char *RULES =
     "  $.x remove\n"
     "  $.name name\n"
     "  filter $.level != 'debug'\n";
+
+static void
+ddl_cb(void *arg, const char *schema, const char *table, const char *columns)
+{
+    (void)arg;
+    if (!schema || !table || !columns || !*columns)
+        abort();
+}
 
 static int
 sink(void *arg, const char *data, size_t len, uint64_t rows)
@@ -76,6 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     es_buf_free(&out);
+    sz_ddl_tables(in, size, "s", ddl_cb, NULL);
     ip = sz_iplan_get(&z, "i");
     if (ip)
         sz_docs(&z, ip, in, size, 256, sink, NULL, err, sizeof(err));

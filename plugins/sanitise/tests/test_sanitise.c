@@ -784,6 +784,59 @@ START_TEST(docs_rules_and_filter)
 }
 END_TEST
 
+/* ------------------------------------------------------------ ddl */
+static void
+ddl_collect(void *arg, const char *schema, const char *table, const char *columns)
+{
+    es_buf_printf(arg, "%s|%s|%s\n", schema, table, columns);
+}
+
+START_TEST(ddl_columns)
+{
+    const char pg[] =
+        "SET search_path = '';\n"
+        "CREATE FUNCTION public.f() RETURNS void AS $body$ CREATE TABLE x (evil int); $body$ LANGUAGE sql;\n"
+        "-- comment CREATE TABLE y (a int);\n"
+        "CREATE TABLE public.users (\n"
+        "    id integer NOT NULL,\n"
+        "    \"Odd \"\"Col\"\"\" text DEFAULT 'a,(b'::text,\n"
+        "    total numeric(10,2),\n"
+        "    twice integer GENERATED ALWAYS AS ((id * 2)) STORED,\n"
+        "    CONSTRAINT users_check CHECK ((id > 0))\n"
+        ");\n"
+        "CREATE UNLOGGED TABLE app.\"Sessions\" (sid text);\n"
+        "CREATE TABLE public.child (extra int) INHERITS (public.users);\n"
+        "CREATE TABLE public.p1 PARTITION OF public.parted FOR VALUES IN (1);\n"
+        "CREATE TABLE public.parted (k int) PARTITION BY LIST (k);\n"
+        "CREATE TABLE public.typed OF public.some_type;\n"
+        "CREATE TABLE nosch (a int);\n";
+    const char my[] =
+        "CREATE TABLE `users` (\n"
+        "  `id` int(11) NOT NULL AUTO_INCREMENT,\n"
+        "  `email` varchar(255) NOT NULL COMMENT 'it''s, (odd)',\n"
+        "  `v` int(11) GENERATED ALWAYS AS (`id` + 1) VIRTUAL,\n"
+        "  `s` int(11) AS (`id` * 2) STORED,\n"
+        "  PRIMARY KEY (`id`),\n"
+        "  UNIQUE KEY `email` (`email`),\n"
+        "  KEY `k` (`id`,`email`),\n"
+        "  CONSTRAINT `fk` FOREIGN KEY (`id`) REFERENCES `o` (`id`)\n"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    es_buf b = ES_BUF_INIT;
+
+    sz_ddl_tables(pg, sizeof(pg) - 1, NULL, ddl_collect, &b);
+    ck_assert_str_eq(b.data, "public|users|id\tOdd \"Col\"\ttotal\n"
+                             "app|Sessions|sid\n");
+    es_buf_reset(&b);
+    sz_ddl_tables(my, sizeof(my) - 1, "shop", ddl_collect, &b);
+    ck_assert_str_eq(b.data, "shop|users|id\temail\n");
+    es_buf_reset(&b);
+    sz_ddl_tables("CREATE TABLE t (a int", 21, "s", ddl_collect, &b);   /* truncated: nothing */
+    sz_ddl_tables("CREATE TABLE", 12, "s", ddl_collect, &b);
+    ck_assert_uint_eq(b.len, 0);
+    es_buf_free(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------ scan */
 START_TEST(scan_heuristics)
 {
@@ -869,6 +922,7 @@ suite(void)
     tcase_add_test(tw, rows_flush_splits_output);
     tcase_add_test(td, docs_rules_and_filter);
     tcase_add_test(td, scan_heuristics);
+    tcase_add_test(td, ddl_columns);
     tcase_add_test(td, verify_scan_rows);
     tcase_set_timeout(tr, 60);
     tcase_set_timeout(tw, 60);
