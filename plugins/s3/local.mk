@@ -38,4 +38,4 @@ TESTS += $(S3_TESTS)
 dist_check_SCRIPTS += $(S3_TESTS)
 EXTRA_DIST += plugins/s3/tests/s3lib.sh plugins/s3/tests/s3util.py \
 	plugins/s3/tests/faultproxy.py plugins/s3/tests/fake_aws.py \
-	bench/s3/bench.sh docs/benchmarks-s3.md
+	bench/s3/bench.sh docs/benchmarks-s3.md plugins/s3/README.md
