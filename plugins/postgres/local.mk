@@ -16,7 +16,8 @@ PG_TESTS = \
 	plugins/postgres/tests/fidelity.sh \
 	plugins/postgres/tests/failures.sh \
 	plugins/postgres/tests/swap.sh \
-	plugins/postgres/tests/concurrent.sh
+	plugins/postgres/tests/concurrent.sh \
+	plugins/postgres/tests/options.sh
 TESTS += $(PG_TESTS)
 dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \
