@@ -35,6 +35,13 @@ set -e
 [ "$rc" = 12 ] || fail "create-if-absent over an existing key: exit $rc, expected 12"
 EXCLUSIVE=1 drive put obj/new </dev/null || fail "create-if-absent of a new key failed"
 
+# a key with characters SigV4 must encode (space, + = & ~ UTF-8 ( ) ! *),
+# and a prefix with a space for ListObjectsV2's query
+K='odd/a b+c=d&e~é(1)!*.bin'
+echo "odd key" | drive put "$K" || fail "put of an odd key failed"
+[ "$(drive get "$K")" = "odd key" ] || fail "get of an odd key gave other bytes"
+drive list "odd/a b" | grep -qxF "$K 8" || fail "list with an odd prefix misses the key"
+
 drive rm obj/1 || fail "remove failed"
 drive rm obj/1 || fail "removing a missing key must succeed"
 set +e
