@@ -275,7 +275,7 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
      * records its 0 rows and restore checks them */
     if ((chunk->len > 0 || seq == 0) && flush_chunk(r, t, chunk, rows, seq) != ENVSYNC_OK)
         return -1;
-    pg_host->log(r->ctx, ENVSYNC_LOG_DEBUG, "table %s.%s: %" PRIu64 " rows, %" PRIu64 " bytes",
+    pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s: %" PRIu64 " rows, %" PRIu64 " bytes",
                  t->schema, t->name, total_rows, total_bytes);
     rc = 0;
     return rc;

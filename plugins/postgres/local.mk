@@ -21,6 +21,7 @@ PG_TESTS = \
 TESTS += $(PG_TESTS)
 dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \
+	plugins/postgres/README.md \
 	plugins/postgres/tests/pg-lib.sh \
 	plugins/postgres/tests/fidelity.sql \
 	bench/postgres/bench.sh
