@@ -422,3 +422,11 @@ pg_is_owner_stmt(const char *stmt, size_t len)
         p++;
     return p >= stmt + len;
 }
+
+int
+pg_is_privilege_stmt(const char *stmt, size_t len)
+{
+    return (len > 6 && strncmp(stmt, "GRANT ", 6) == 0) ||
+           (len > 7 && strncmp(stmt, "REVOKE ", 7) == 0) ||
+           (len > 29 && strncmp(stmt, "ALTER DEFAULT PRIVILEGES ", 25) == 0);
+}

@@ -39,7 +39,7 @@ typedef struct pg_conf {
     const char *client_encoding;  /* not an option: set by restore */
     int64_t jobs, chunk_size, swap_retries, swap_delay_ms;
     int64_t connect_timeout_ms, lock_timeout_ms;
-    int keep_previous, verify_counts, pg_dump_set, no_owner;
+    int keep_previous, verify_counts, pg_dump_set, no_owner, no_privileges;
 } pg_conf;
 
 typedef struct pg_restore pg_restore;
@@ -106,6 +106,8 @@ int pg_dump_major(const char *exe);
  * is returned. */
 /* True for pg_dump's "ALTER <object> OWNER TO <role>" statements. */
 int pg_is_owner_stmt(const char *stmt, size_t len);
+/* True for GRANT, REVOKE and ALTER DEFAULT PRIVILEGES statements. */
+int pg_is_privilege_stmt(const char *stmt, size_t len);
 typedef int (*pg_stmt_cb)(void *arg, const char *stmt, size_t len);
 int pg_split_sql(const char *sql, size_t len, pg_stmt_cb cb, void *arg);
 

@@ -30,6 +30,7 @@ static const envsync_option pg_options[] = {
     { "lock_timeout", ENVSYNC_OPT_DURATION, 0, "60s", "backup: how long to wait for table locks" },
     { "owner", ENVSYNC_OPT_STRING, 0, NULL, "restore: role that owns the restored database" },
     { "no_owner", ENVSYNC_OPT_BOOL, 0, "false", "restore: skip the source's ALTER ... OWNER TO (objects belong to the restoring role)" },
+    { "no_privileges", ENVSYNC_OPT_BOOL, 0, "false", "restore: skip the source's GRANT / REVOKE / ALTER DEFAULT PRIVILEGES" },
     { "keep_previous", ENVSYNC_OPT_BOOL, 0, "false", "restore: keep the replaced database as <db>_envsync_old" },
     { "mode", ENVSYNC_OPT_STRING, 0, "swap", "restore: \"swap\" (atomic rename) or \"replace\" (drop and recreate, not atomic)" },
     { "swap_retries", ENVSYNC_OPT_INT, 0, "10", "restore: attempts at the rename swap" },
@@ -85,6 +86,7 @@ pg_init(envsync_ctx *ctx, void **statep)
     c->keep_previous = (int)pg_host->opt_int(ctx, "keep_previous");
     c->verify_counts = (int)pg_host->opt_int(ctx, "verify_counts");
     c->no_owner = (int)pg_host->opt_int(ctx, "no_owner");
+    c->no_privileges = (int)pg_host->opt_int(ctx, "no_privileges");
     if (!c->maintenance_db)
         c->maintenance_db = "postgres";
     if (!c->pg_dump)

@@ -685,7 +685,8 @@ exec_stmt(void *arg, const char *stmt, size_t len)
     if (!sql)
         return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
     x->n++;
-    if (x->rs->s->c.no_owner && pg_is_owner_stmt(sql, len)) {
+    if ((x->rs->s->c.no_owner && pg_is_owner_stmt(sql, len)) ||
+        (x->rs->s->c.no_privileges && pg_is_privilege_stmt(sql, len))) {
         free(sql);
         return 0;
     }

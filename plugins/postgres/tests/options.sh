@@ -9,8 +9,8 @@ need_pg
 es_tmpdir
 set -e
 
-src=$(pg_name src) dst=$(pg_name dst)
-trap 'pg_drop "$src" "$dst"; rm -rf "$T"' EXIT
+src=$(pg_name src) dst=$(pg_name dst) reader="es_reader_$$"
+trap 'pg_drop "$src" "$dst"; psql -X -q -d postgres -c "DROP ROLE IF EXISTS $reader" >/dev/null 2>&1; rm -rf "$T"' EXIT
 pg_drop "$src" "$dst"
 q -d postgres -c "CREATE DATABASE \"$src\""
 q -d "$src" >/dev/null <<'EOF2'
@@ -31,9 +31,10 @@ INSERT INTO app.parts SELECT g, date '2023-06-01' + g * 30 FROM generate_series(
 CREATE TABLE other.elsewhere (id int);
 INSERT INTO other.elsewhere VALUES (1);
 EOF2
+q -d "$src" -c "CREATE ROLE $reader; GRANT SELECT ON app.users TO $reader"
 pg_conf "$T/es.conf" options "$src" "$dst" \
     'include = ( "app.*" ); exclude = ( "app.skip*", "tmp_cache" ); exclude_data = ( "app.logs" );
-     where = ( "app.users: id <= 3", "app.parts: id % 2 = 0" );'
+     where = ( "app.users: id <= 3", "app.parts: id % 2 = 0" );' 'no_privileges = true;'
 run_envsync -c "$T/es.conf" run options
 expect_rc 0 "selective backup and restore"
 tables=$(q -d "$dst" -c "SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY n.nspname, c.relname) FROM pg_class c
@@ -45,6 +46,8 @@ tables=$(q -d "$dst" -c "SELECT string_agg(n.nspname || '.' || c.relname, ' ' OR
     fail "where on app.users"
 [ "$(q -d "$dst" -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM app.parts")" = "2,4,6,8,10,12" ] ||
     fail "where on the partitions of app.parts"
+[ -z "$(q -d "$dst" -c "SELECT relacl FROM pg_class WHERE relname = 'users'")" ] ||
+    fail "no_privileges: the source's GRANT was restored"
 # the sequence of the definition-only table still exists and works
 q -d "$dst" -c "INSERT INTO app.logs (line) VALUES ('x')" >/dev/null
 pass

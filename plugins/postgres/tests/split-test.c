@@ -104,6 +104,11 @@ main(void)
     CHECK(!pg_is_owner_stmt("ALTER TABLE t ADD COLUMN x int", 30), "not an owner statement");
     CHECK(!pg_is_owner_stmt("CREATE TABLE \" OWNER TO x\" (a int)", 34), "not ALTER");
     CHECK(!pg_is_owner_stmt("ALTER TABLE t OWNER TO x, ADD COLUMN y int", 41), "trailing text");
+    CHECK(pg_is_privilege_stmt("GRANT SELECT ON TABLE app.t TO reader", 37), "grant");
+    CHECK(pg_is_privilege_stmt("REVOKE ALL ON SCHEMA public FROM PUBLIC", 39), "revoke");
+    CHECK(pg_is_privilege_stmt("ALTER DEFAULT PRIVILEGES FOR ROLE x GRANT SELECT ON TABLES TO y", 63),
+          "default privileges");
+    CHECK(!pg_is_privilege_stmt("CREATE TABLE grants (x int)", 27), "not a privilege statement");
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
