@@ -61,6 +61,7 @@ DEPLOY_TESTS = \
 	deploy/tests/kubernetes-generate.sh \
 	deploy/tests/kubernetes-render.sh \
 	deploy/tests/kubernetes-schema.sh \
+	deploy/tests/kubernetes-config.sh \
 	deploy/tests/prometheus-rules.sh \
 	deploy/tests/dockerfile-steps.sh
 TESTS += $(DEPLOY_TESTS)

@@ -31,10 +31,14 @@ set -e
 
 DOCKERFILE="$top_srcdir/deploy/Dockerfile"
 [ -r "$DOCKERFILE" ] || fail "no $DOCKERFILE"
-git -C "$top_srcdir" rev-parse --verify -q HEAD >/dev/null 2>&1 \
+# the top of a git work tree itself (a dist tree unpacked inside a clone, as
+# in make distcheck, is not: HEAD would not be what it was made from)
+[ "$(git -C "$top_srcdir" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$top_srcdir" && pwd -P)" ] \
+    && git -C "$top_srcdir" rev-parse --verify -q HEAD >/dev/null 2>&1 \
     || skip "$top_srcdir is not a git checkout (git archive HEAD needs one)"
 
 es_tmpdir
+trap 'exit 143' TERM; trap 'exit 130' INT    # so the EXIT trap removes $T
 
 # --- read the Dockerfile ------------------------------------------------
 # prints: NAME=VALUE lines for every ARG with a default (shell-quoted), and
