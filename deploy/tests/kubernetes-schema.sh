@@ -2,10 +2,11 @@
 # deploy/tests/kubernetes-schema.sh - every object of every rendered
 # overlay validates against the Kubernetes OpenAPI schema (kubernetes-models,
 # installed by `npm ci` from deploy/tests/schema/package-lock.json; fails,
-# never skips, when npm cannot install it).  kubernetes-models checks types,
-# enums, formats and required fields; like the API server without strict
-# field validation it does not reject unknown fields: check-manifests.py
-# (kubernetes-render.sh) reads every field that matters by name.
+# never skips, when npm cannot install it): its compiled validators check
+# types, enums, formats and required fields, and check.js walks the objects
+# along the type declarations generated from the same schema to reject
+# unknown (e.g. misspelt) fields, as `kubectl apply --validate=strict` would.
+# A self-test first makes sure broken objects are rejected.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/deploy/tests/deploy-lib.sh"
 set -e

@@ -9,6 +9,8 @@
 //   node check.js promql FILE     every `expr` of a Prometheus rules file
 //                                 parses (the Prometheus UI's PromQL grammar)
 //
+// Besides what the compiled validators check (types, enums, formats,
+// required fields), k8s mode reports fields the schema does not name.
 // Exit 0 when everything is valid, 1 with one line per problem otherwise.
 'use strict';
 const fs = require('fs');
@@ -37,6 +39,62 @@ function modelFor(apiVersion, kind) {
     return m[kind] || null;
 }
 
+// Unknown fields.  The compiled validators accept fields the schema does
+// not name (as the API server does without strict field validation), so a
+// misspelt key would pass: walk the object along the type declarations
+// (.d.ts) that kubernetes-models generates from the same OpenAPI schema,
+// and report every key no declaration names.
+const path = require('path');
+const NODE_MODULES = path.join(__dirname, 'node_modules');
+const dtsCache = new Map();
+
+function parseDts(file) {
+    if (dtsCache.has(file)) return dtsCache.get(file);
+    let info = null;
+    if (fs.existsSync(file)) {
+        const text = fs.readFileSync(file, 'utf8');
+        const imports = {};
+        for (const m of text.matchAll(/import \{ ([^}]+) \} from "([^"]+)";/g)) {
+            for (const name of m[1].split(',').map((x) => x.trim())) {
+                const spec = m[2];
+                imports[name] = spec.startsWith('.') ? path.resolve(path.dirname(file), spec + '.d.ts')
+                    : path.join(NODE_MODULES, spec + '.d.ts');
+            }
+        }
+        const im = /^export interface (\w+)[^{]*\{\n([\s\S]*?)^\}/m.exec(text);
+        if (im) {
+            const props = {};
+            for (const m of im[2].matchAll(/^ {4}"([^"]+)"\??: (.*)$/gm)) {
+                let t = m[2].replace(/;$/, '').trim(), kind = 'leaf', ref = null;
+                let a;
+                if (t.endsWith('{')) kind = 'map';
+                else if ((a = /^Array<(\w+)>$/.exec(t)) && imports[a[1]]) { kind = 'array'; ref = imports[a[1]]; }
+                else if (imports[t]) { kind = 'object'; ref = imports[t]; }
+                props[m[1]] = { kind, ref };
+            }
+            info = { props };
+        }
+    }
+    dtsCache.set(file, info);
+    return info;
+}
+
+function unknownFields(value, file, where, out) {
+    const info = parseDts(file);
+    if (!info || value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const [k, v] of Object.entries(value)) {
+        const p = info.props[k];
+        if (!p) {
+            out.push(`${where}.${k}: unknown field (${path.basename(file, '.d.ts')} has no such field)`);
+            continue;
+        }
+        if (p.kind === 'object') unknownFields(v, p.ref, `${where}.${k}`, out);
+        else if (p.kind === 'array' && Array.isArray(v)) {
+            v.forEach((x, i) => unknownFields(x, p.ref, `${where}.${k}[${i}]`, out));
+        }
+    }
+}
+
 function validateObject(obj) {
     if (!obj.apiVersion || !obj.kind) return 'no apiVersion or kind';
     const Model = modelFor(obj.apiVersion, obj.kind);
@@ -46,7 +104,11 @@ function validateObject(obj) {
     } catch (e) {
         return e.message;
     }
-    return null;
+    const root = path.join(NODE_MODULES, 'kubernetes-models', obj.apiVersion, obj.kind + '.d.ts');
+    if (!parseDts(root)) return `no type declarations for ${obj.apiVersion} ${obj.kind} (${root})`;
+    const unknown = [];
+    unknownFields(obj, root, obj.kind, unknown);
+    return unknown.length ? unknown.join('; ') : null;
 }
 
 function k8s(files) {
@@ -92,6 +154,10 @@ function k8sSelfTest() {
         ['container without image name', (o) => { delete o.spec.jobTemplate.spec.template.spec.containers[0].name; return o; }, false],
         ['backoffLimit a string', (o) => { o.spec.jobTemplate.spec.backoffLimit = 'one'; return o; }, false],
         ['missing schedule', (o) => { delete o.spec.schedule; return o; }, false],
+        ['misspelt field in the Job spec', (o) => { o.spec.jobTemplate.spec.activeDeadlineSecond = 60; return o; }, false],
+        ['unknown container field', (o) => { o.spec.jobTemplate.spec.template.spec.containers[0].arg = ['x']; return o; }, false],
+        ['unknown metadata field', (o) => { o.metadata.label = { a: 'b' }; return o; }, false],
+        ['labels are free-form', (o) => { o.metadata.labels = { 'envsync.io/job': 'x' }; return o; }, true],
     ];
     let bad = 0;
     for (const [what, mutate, ok] of cases) {
