@@ -119,12 +119,25 @@ void sz_doc_scan(sz *z, json_t *root, sz_scan *s);
 /* jansson dump flags for a rewritten document: compact, shortest reals. */
 size_t sz_json_flags(json_t *root);
 
-/* ddl.c: every CREATE TABLE in a DDL text whose column list is complete:
- * cb(arg, schema, table, "col\tcol...").  `schema` is used for unqualified
- * names (MySQL: the database). */
-typedef void (*sz_ddl_fn)(void *arg, const char *schema, const char *table,
-                          const char *columns);
+/* ddl.c: what the schema entries say about tables.  For a CREATE TABLE
+ * whose column list is complete: columns ("a\tb"), their types (first
+ * word, lower case, parallel) and single-column unique keys; for ALTER
+ * TABLE ... ADD CONSTRAINT ... PRIMARY KEY|UNIQUE (c) and CREATE UNIQUE
+ * INDEX ... (c): columns = types = NULL and unique = "c".  `schema` is used
+ * for unqualified names (MySQL: the database); without one, no report. */
+typedef struct sz_ddl_info {
+    const char *schema, *table;
+    const char *columns, *types;
+    const char *unique;
+} sz_ddl_info;
+typedef void (*sz_ddl_fn)(void *arg, const sz_ddl_info *t);
 void sz_ddl_tables(const char *ddl, size_t len, const char *schema, sz_ddl_fn cb, void *arg);
+
+/* The problem with applying rule r to a column of this type (NULL = none
+ * known): "produces text" etc. */
+const char *sz_rule_type_problem(const sr_rule *r, const char *type);
+/* Rules that can map distinct values to one (set, empty, lorem, mask, name). */
+int sz_rule_not_injective(const sr_rule *r);
 
 /* Column names that look personal (email, phone, name, address, ...). */
 int sz_personal_name(const char *col);

@@ -76,6 +76,8 @@ typedef struct san {
     int ddl_refused;            /* found in SCHEMA entries: fail at the next
                                  * non-schema entry, before any row */
     es_buf reported;            /* "\nschema.table\n" already listed */
+    es_buf problems;            /* rules that cannot fit the schema */
+    size_t nproblems;
     uint64_t rows_dropped_tables, docs_dropped;
 } san;
 
@@ -148,6 +150,7 @@ san_free(san *s)
     free(s->sql);
     es_buf_free(&s->violations);
     es_buf_free(&s->reported);
+    es_buf_free(&s->problems);
     free(s);
 }
 
@@ -174,6 +177,7 @@ san_init(envsync_ctx *ctx, void **state)
     s->ctx = ctx;
     es_buf_init(&s->violations, 1u << 20);
     es_buf_init(&s->reported, 1u << 22);
+    es_buf_init(&s->problems, 1u << 20);
     rules = H->opt_string(ctx, "rules");
     if (!rules || !*rules) {
         st = H->error(ctx, ENVSYNC_ERR_CONFIG, "%s: option `rules` is empty", where(ctx, "rules"));
@@ -313,42 +317,97 @@ typedef struct ddl_arg {
     envsync_ctx *ctx;
 } ddl_arg;
 
-/* A CREATE TABLE in a schema entry: the strict check, before any row. */
 static void
-ddl_table(void *vp, const char *schema, const char *table, const char *columns)
+add_problem(san *s, envsync_ctx *ctx, const char *msg)
+{
+    if (s->problems.data && strstr(s->problems.data, msg))
+        return;                  /* a unique key seen twice */
+    H->log(ctx, ENVSYNC_LOG_ERROR, "%s", msg);
+    if (s->problems.len < (1u << 19))
+        es_buf_printf(&s->problems, "%s%s", s->problems.len ? "; " : "", msg);
+    s->nproblems++;
+}
+
+/* Schema entries, before any row: policy strict on the CREATE TABLE column
+ * lists; rules that cannot fit a column's type; rules that are not
+ * injective on a column under a single-column unique key. */
+static void
+ddl_table(void *vp, const sz_ddl_info *ti)
 {
     ddl_arg *a = vp;
     san *s = a->s;
-    sr_table *t = sr_find_table(s->rs, schema, table);
-    es_buf b = ES_BUF_INIT, disp = ES_BUF_INIT;
-    const char *c = columns;
+    sr_table *t = sr_find_table(s->rs, ti->schema, ti->table);
+    es_buf b = ES_BUF_INIT, disp = ES_BUF_INIT, msg = ES_BUF_INIT;
+    const char *c, *ty;
+    size_t j;
 
     if (t && t->action != SR_TABLE_ROWS)
         return;
-    while (*c) {
-        const char *e = strchr(c, '\t');
-        size_t n = e ? (size_t)(e - c) : strlen(c), j;
+    es_buf_printf(&disp, "%s.%s", ti->schema, ti->table);
+    for (c = ti->columns, ty = ti->types; c && *c;) {
+        const char *e = strchr(c, '\t'), *te = ty ? strchr(ty, '\t') : NULL;
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        size_t tn = ty ? (te ? (size_t)(te - ty) : strlen(ty)) : 0;
+        char type[64];
         int named = 0;
 
-        for (j = 0; t && j < t->ncols && !named; j++)
-            named = strlen(t->cols[j].column) == n && !memcmp(t->cols[j].column, c, n);
+        snprintf(type, sizeof(type), "%.*s", (int)(tn < sizeof(type) ? tn : sizeof(type) - 1),
+                 ty ? ty : "");
+        for (j = 0; t && j < t->ncols; j++) {
+            sr_colrule *cr = &t->cols[j];
+            const char *why;
+
+            if (strlen(cr->column) != n || memcmp(cr->column, c, n))
+                continue;
+            named = 1;
+            if ((why = sz_rule_type_problem(cr->rule, type)) != NULL) {
+                es_buf_reset(&msg);
+                es_buf_printf(&msg, "%s:%d: rule '%s' does not fit %s.%.*s (%s): %s",
+                              s->rs->file, cr->line, cr->rule->text, disp.data, (int)n, c,
+                              type, why);
+                add_problem(s, a->ctx, msg.data);
+            }
+        }
         if (!named)
             es_buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)n, c);
         c += n + (e != NULL);
+        ty = ty && te ? te + 1 : NULL;
     }
-    if (b.len) {
-        es_buf_printf(&disp, "%s%s%s", schema && *schema ? schema : "",
-                      schema && *schema ? "." : "", table);
-        if (!was_reported(s, disp.data)) {
-            H->log(a->ctx, ENVSYNC_LOG_ERROR,
-                   "policy strict: table %s has unclassified columns: %s (from its CREATE TABLE)",
-                   disp.data, b.data);
-            add_violation(s, disp.data, t ? "" : " (no table block)", b.data);
-            s->ddl_refused = 1;
+    for (c = ti->unique; t && c && *c;) {
+        const char *e = strchr(c, '\t');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+
+        for (j = 0; j < t->ncols; j++) {
+            sr_colrule *cr = &t->cols[j];
+
+            if (strlen(cr->column) != n || memcmp(cr->column, c, n) ||
+                !sz_rule_not_injective(cr->rule))
+                continue;
+            es_buf_reset(&msg);
+            es_buf_printf(&msg, "%s:%d: rule '%s' on %s.%.*s, which has a unique key: "
+                          "not injective (distinct values would collide)",
+                          s->rs->file, cr->line, cr->rule->text, disp.data, (int)n, c);
+            add_problem(s, a->ctx, msg.data);
         }
+        c += n + (e != NULL);
+    }
+    if (s->strict && ti->columns && b.len && !was_reported(s, disp.data)) {
+        H->log(a->ctx, ENVSYNC_LOG_ERROR,
+               "policy strict: table %s has unclassified columns: %s (from its CREATE TABLE)",
+               disp.data, b.data);
+        add_violation(s, disp.data, t ? "" : " (no table block)", b.data);
+        s->ddl_refused = 1;
     }
     es_buf_free(&b);
     es_buf_free(&disp);
+    es_buf_free(&msg);
+}
+
+static envsync_status
+rules_problems(san *s, envsync_ctx *ctx)
+{
+    return H->error(ctx, ENVSYNC_ERR_CONFIG, "%zu rule(s) do not fit the schema: %s",
+                    s->nproblems, s->problems.data ? s->problems.data : "");
 }
 
 static envsync_status
@@ -420,15 +479,17 @@ san_entry(envsync_ctx *ctx, void *state, const envsync_entry *entry,
 
     if (st != ENVSYNC_OK)
         return st;
-    if (s->strict && entry->kind == ENVSYNC_ENTRY_SCHEMA) {
+    if (entry->kind == ENVSYNC_ENTRY_SCHEMA) {
         ddl_arg da;
 
         da.s = s;
         da.ctx = ctx;
         sz_ddl_tables(data, len, entry->schema, ddl_table, &da);
-    }
-    if (s->ddl_refused && entry->kind != ENVSYNC_ENTRY_SCHEMA)
+    } else if (s->nproblems) {
+        return rules_problems(s, ctx);
+    } else if (s->ddl_refused) {
         return refuse(s, ctx);
+    }
     ea.out = out;
     ea.entry = entry;
     switch (entry->kind) {
@@ -666,6 +727,8 @@ san_finish(envsync_ctx *ctx, void *state, envsync_sink *out)
     envsync_status st;
     size_t i;
 
+    if (s->nproblems)
+        return rules_problems(s, ctx);
     if (s->refused)
         return refuse(s, ctx);
     log_summary(s, ctx);

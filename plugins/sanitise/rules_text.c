@@ -163,7 +163,7 @@ replace_run(const sr_rule *r, const char *in, size_t len, es_buf *dst)
     if (off < len)
         return es_buf_append(dst, in + off, len - off);
     if (!dst->data)
-        return es_buf_reserve(dst, 1);
+        return es_buf_append(dst, "", 0);
     return 0;
 }
 
@@ -257,7 +257,7 @@ sr_apply(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
 
         if (p) {
             es_buf_reset(&prev);
-            if (es_buf_append(&prev, p, *outlen) < 0 || es_buf_reserve(&prev, 1) < 0) {
+            if (es_buf_append(&prev, p, *outlen) < 0 || es_buf_append(&prev, "", 0) < 0) {
                 rc = -1;
                 break;
             }
@@ -267,7 +267,7 @@ sr_apply(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
         if (rc == 0 && *out == prev.data && *out) {
             /* the rule kept its input: copy it out before prev is freed */
             es_buf_reset(dst);
-            if (es_buf_append(dst, prev.data, prev.len) < 0 || es_buf_reserve(dst, 1) < 0)
+            if (es_buf_append(dst, prev.data, prev.len) < 0 || es_buf_append(dst, "", 0) < 0)
                 rc = -1;
             *out = dst->data;
             *outlen = dst->len;
@@ -324,7 +324,7 @@ apply_one(sr_env *env, const sr_rule *r, const char *in, size_t inlen,
     default: rc = -1; break;
     }
     if (rc == 0 && !dst->data)
-        rc = es_buf_reserve(dst, 1);
+        rc = es_buf_append(dst, "", 0);
     *out = dst->data;
     *outlen = dst->len;
     return rc;

@@ -107,6 +107,19 @@ grep -q "'uid-0" "$T/dst.sql" && fail "an original uid reached the target"
     fail "dropped table exists in the target"
 before=$(my "$DST" -e "CHECKSUM TABLE users, editions" | awk '{print $2}' | tr '\n' ' ')
 
+# rules that cannot fit the schema are refused before any row (MySQL keys
+# are part of CREATE TABLE): mask on the unique uid, phone on an int
+sed -e 's/^    uid                     hash(length=24)/    uid                     mask(keep_last=2)/' \
+    -e 's/^    id, created_at          keep/    created_at              keep\n    id                      phone/' "$T/rules" > "$T/rules-bad"
+conf "$T/rules-bad"
+run_envsync -c "$T/envsync.conf" run san
+expect_rc 3 "rules that do not fit the schema"
+expect_out "rules-bad:4: rule 'mask\(keep_last=2\)' on $SRC.users.uid, which has a unique key: not injective" "unique key named"
+expect_out "rules-bad:3: rule 'phone' does not fit $SRC.users.id \(int\): the rule produces text" "type mismatch named"
+[ "$(my "$DST" -e "CHECKSUM TABLE users, editions" | awk '{print $2}' | tr '\n' ' ')" = "$before" ] ||
+    fail "the refused run changed the target"
+conf "$T/rules" "verify = true;"
+
 # strict: a column without a rule stops the run; the target is untouched
 my "$SRC" -e "ALTER TABLE users ADD COLUMN phone varchar(40) DEFAULT '+44 20 7946 0000'"
 run_envsync -c "$T/envsync.conf" run san

@@ -146,6 +146,25 @@ expect_rc 0 "second run"
 [ "$(q -d "$DST" -c "SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM users u")" = "$before" ] ||
     fail "same data and key gave different output"
 
+# rules that cannot fit the schema are refused before any row: a text rule
+# on a boolean, a non-injective rule on a column under a unique key
+sed -e 's/^    id, created_at, access_limited   keep/    id, created_at   keep\n    access_limited   phone/' \
+    "$T/rules" > "$T/rules-bad"
+conf "$T/rules-bad"
+run_envsync -c "$T/envsync.conf" run san
+expect_rc 3 "a rule that does not fit a column type"
+expect_out "rules-bad:3: rule 'phone' does not fit public.users.access_limited \(boolean\): the rule produces text" "type mismatch named"
+if grep -q 'data loaded' <<<"$out"; then fail "rows reached the restore before the refusal"; fi
+# (pg_dump puts unique constraints in post-data, after the rows: this one is
+# caught before the swap, not before the load)
+sed -e 's/^    email                            email/    email                            lorem/' "$T/rules" > "$T/rules-bad"
+run_envsync -c "$T/envsync.conf" run san
+expect_rc 3 "a non-injective rule on a unique column"
+expect_out "rules-bad:4: rule 'lorem' on public.users.email, which has a unique key: not injective" "unique key named"
+[ "$(q -d "$DST" -c "SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM users u")" = "$before" ] ||
+    fail "the refused runs changed the target"
+conf "$T/rules"
+
 # strict: a new column without a rule stops the run; the target is untouched
 q -d "$SRC" -c "ALTER TABLE users ADD COLUMN national_insurance text DEFAULT 'QQ123456C'"
 run_envsync -c "$T/envsync.conf" run san

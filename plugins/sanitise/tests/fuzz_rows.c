@@ -34,11 +34,12 @@ static const char *RULES =
     "  filter $.level != 'debug'\n";
 
 static void
-ddl_cb(void *arg, const char *schema, const char *table, const char *columns)
+ddl_cb(void *arg, const sz_ddl_info *t)
 {
     (void)arg;
-    if (!schema || !table || !columns || !*columns)
+    if (!t->schema || !t->table || !t->unique || (t->columns && !t->types))
         abort();
+    sz_rule_type_problem(NULL, t->types);
 }
 
 static int

@@ -786,9 +786,10 @@ END_TEST
 
 /* ------------------------------------------------------------ ddl */
 static void
-ddl_collect(void *arg, const char *schema, const char *table, const char *columns)
+ddl_collect(void *arg, const sz_ddl_info *t)
 {
-    es_buf_printf(arg, "%s|%s|%s\n", schema, table, columns);
+    es_buf_printf(arg, "%s|%s|%s|%s|%s\n", t->schema, t->table, t->columns ? t->columns : "-",
+                  t->types ? t->types : "-", t->unique);
 }
 
 START_TEST(ddl_columns)
@@ -809,7 +810,11 @@ START_TEST(ddl_columns)
         "CREATE TABLE public.p1 PARTITION OF public.parted FOR VALUES IN (1);\n"
         "CREATE TABLE public.parted (k int) PARTITION BY LIST (k);\n"
         "CREATE TABLE public.typed OF public.some_type;\n"
-        "CREATE TABLE nosch (a int);\n";
+        "CREATE TABLE nosch (a int);\n"
+        "ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);\n"
+        "ALTER TABLE ONLY public.users ADD CONSTRAINT users_two UNIQUE (id, total);\n"
+        "CREATE UNIQUE INDEX users_total ON public.users USING btree (total);\n"
+        "CREATE INDEX users_x ON public.users USING btree (id);\n";
     const char my[] =
         "CREATE TABLE `users` (\n"
         "  `id` int(11) NOT NULL AUTO_INCREMENT,\n"
@@ -824,16 +829,44 @@ START_TEST(ddl_columns)
     es_buf b = ES_BUF_INIT;
 
     sz_ddl_tables(pg, sizeof(pg) - 1, NULL, ddl_collect, &b);
-    ck_assert_str_eq(b.data, "public|users|id\tOdd \"Col\"\ttotal\n"
-                             "app|Sessions|sid\n");
+    ck_assert_str_eq(b.data, "public|users|id\tOdd \"Col\"\ttotal|integer\ttext\tnumeric|\n"
+                             "app|Sessions|sid|text|\n"
+                             "public|users|-|-|id\n"
+                             "public|users|-|-|total\n");
     es_buf_reset(&b);
     sz_ddl_tables(my, sizeof(my) - 1, "shop", ddl_collect, &b);
-    ck_assert_str_eq(b.data, "shop|users|id\temail\n");
+    ck_assert_str_eq(b.data, "shop|users|id\temail|int\tvarchar|id\temail\n");
     es_buf_reset(&b);
     sz_ddl_tables("CREATE TABLE t (a int", 21, "s", ddl_collect, &b);   /* truncated: nothing */
     sz_ddl_tables("CREATE TABLE", 12, "s", ddl_collect, &b);
     ck_assert_uint_eq(b.len, 0);
     es_buf_free(&b);
+}
+END_TEST
+
+START_TEST(ddl_rule_checks)
+{
+    sr_ruleset *rs = parse_ok("table t\n a phone\n b hash(encoding=decimal)\n c set('x')\n"
+                              " d lorem\n e keep | null\n f replace_emails | lorem\n g set(0)\n h ip\n");
+    sr_table *t = &rs->tables[0];
+
+    ck_assert_str_eq(sz_rule_type_problem(t->cols[0].rule, "integer"), "the rule produces text");
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[0].rule, "character"));
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[0].rule, "my_domain"));
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[1].rule, "bigint"));
+    ck_assert_str_eq(sz_rule_type_problem(t->cols[1].rule, "timestamp"), "hash(encoding=decimal) produces a number");
+    ck_assert_str_eq(sz_rule_type_problem(t->cols[2].rule, "int"), "the value is not a number");
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[6].rule, "int"));
+    ck_assert_str_eq(sz_rule_type_problem(t->cols[3].rule, "text[]"), "array columns take only keep, null or set");
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[4].rule, "text[]"));
+    ck_assert_str_eq(sz_rule_type_problem(t->cols[5].rule, "jsonb"), "the rule produces text");
+    ck_assert_ptr_null(sz_rule_type_problem(t->cols[7].rule, "inet"));
+    ck_assert(sz_rule_not_injective(t->cols[2].rule));
+    ck_assert(sz_rule_not_injective(t->cols[3].rule));
+    ck_assert(sz_rule_not_injective(t->cols[5].rule));
+    ck_assert(!sz_rule_not_injective(t->cols[0].rule));
+    ck_assert(!sz_rule_not_injective(t->cols[4].rule));
+    sr_ruleset_free(rs);
 }
 END_TEST
 
@@ -923,6 +956,7 @@ suite(void)
     tcase_add_test(td, docs_rules_and_filter);
     tcase_add_test(td, scan_heuristics);
     tcase_add_test(td, ddl_columns);
+    tcase_add_test(td, ddl_rule_checks);
     tcase_add_test(td, verify_scan_rows);
     tcase_set_timeout(tr, 60);
     tcase_set_timeout(tw, 60);
