@@ -22,6 +22,15 @@ plugins_s3_tests_test_xml_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS
 plugins_s3_tests_test_xml_LDADD = $(CHECK_LIBS) $(LIBXML2_LIBS)
 endif
 
+# fuzz target (tests/fuzz/fuzz.h): XML parsers and SigV4 canonicalisation
+check_PROGRAMS += plugins/s3/tests/fuzz_s3
+TESTS += plugins/s3/tests/fuzz_s3
+plugins_s3_tests_fuzz_s3_SOURCES = plugins/s3/tests/fuzz_s3.c plugins/s3/xml.c \
+	tests/fuzz/driver.c tests/fuzz/fuzz.h
+plugins_s3_tests_fuzz_s3_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/fuzz
+plugins_s3_tests_fuzz_s3_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS) $(LIBCURL_CFLAGS)
+plugins_s3_tests_fuzz_s3_LDADD = lib/libesutil.la $(LIBXML2_LIBS)
+
 # s3drive: the plugin's storage callbacks behind a minimal host (plugin-level
 # tests, benchmark)
 check_PROGRAMS += plugins/s3/tests/s3drive
