@@ -155,6 +155,13 @@ EOF
 }
 envsync_run envsync 'compression = "zstd";'
 envsync_run envsync-z1t2 'compression = "zstd"; level = 1; threads = 2;'
+# BENCH_ONLY_ENVSYNC=1: skip the other tools (e.g. to check memory at size)
+if [ -n "${BENCH_ONLY_ENVSYNC:-}" ]; then
+    printf '%s\n' "| pipeline | wall s | MB/s table data | peak RSS MiB | artifact MiB |" "|---|---|---|---|---|" "${results[@]}"
+    echo "table data $(( DATA_BYTES / 1048576 )) MiB, $ROWS rows"
+    [ -n "${BENCH_REUSE:-}" ] || drop "$SRC" >/dev/null
+    exit 0
+fi
 
 # reference pipeline: custom format, then pg_restore to SQL into psql
 drop "$DST" >/dev/null

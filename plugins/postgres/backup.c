@@ -32,7 +32,18 @@ typedef struct bk_table {
     char *schema, *name, *cols;  /* cols: TAB-separated, plain names */
     char *where;                 /* row filter or NULL */
     int data;                    /* copy rows */
+    int64_t pages;               /* pg_relation_size / block size */
+    uint64_t next_seq;           /* next chunk number (under bk_run.mu) */
 } bk_table;
+
+/* A unit of work: a whole table, or a range of its pages (big tables are
+ * copied in parts in parallel; TID range scans, PostgreSQL 14+). */
+typedef struct bk_unit {
+    size_t table;
+    int64_t from, to;            /* pages [from, to); from < 0: whole table;
+                                  * to < 0: to the end */
+    int first;                   /* the table's first part */
+} bk_unit;
 
 typedef struct bk_run {
     envsync_ctx *ctx;
@@ -41,6 +52,8 @@ typedef struct bk_run {
     char snapshot[128];
     bk_table *tables;
     size_t ntables, next;
+    bk_unit *units;
+    size_t nunits;
     char *lock_sql;
     pthread_mutex_t mu;
     pg_err err;
@@ -149,10 +162,15 @@ put_entry(bk_run *r, envsync_entry_kind kind, const char *schema, const char *ob
 /* ---------------------------------------------------------------- workers */
 
 static envsync_status
-flush_chunk(bk_run *r, const bk_table *t, es_buf *chunk, uint64_t rows, uint64_t seq)
+flush_chunk(bk_run *r, bk_table *t, es_buf *chunk, uint64_t rows)
 {
     envsync_entry e;
     envsync_status st;
+    uint64_t seq;
+
+    pthread_mutex_lock(&r->mu);
+    seq = t->next_seq++;
+    pthread_mutex_unlock(&r->mu);
 
     ENVSYNC_ENTRY_INIT(e, ENVSYNC_ENTRY_DATA);
     e.schema = t->schema;
@@ -170,16 +188,17 @@ flush_chunk(bk_run *r, const bk_table *t, es_buf *chunk, uint64_t rows, uint64_t
 }
 
 static int
-copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
+copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
 {
     es_buf sql = ES_BUF_INIT;
     PGresult *res;
     char msg[PG_ERRLEN], *row;
-    uint64_t rows = 0, seq = 0, total_rows = 0, total_bytes = 0;
+    bk_table *t = &r->tables[u->table];
+    uint64_t rows = 0, emitted = 0, total_rows = 0, total_bytes = 0;
     size_t max = (size_t)r->s->c.chunk_size;
     int n, rc = -1;
 
-    if (t->where) {
+    if (t->where || u->from >= 0) {
         es_buf_puts(&sql, "COPY (SELECT ");
         if (!*t->cols)
             es_buf_puts(&sql, "*");
@@ -187,7 +206,15 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
             es_buf_free(&sql);
         es_buf_puts(&sql, " FROM ONLY ");
         pg_buf_qname(&sql, t->schema, t->name);
-        es_buf_printf(&sql, " WHERE (%s)) TO STDOUT", t->where);
+        es_buf_puts(&sql, " WHERE true");
+        if (u->from >= 0) {
+            es_buf_printf(&sql, " AND ctid >= '(%lld,0)'::pg_catalog.tid", (long long)u->from);
+            if (u->to >= 0)
+                es_buf_printf(&sql, " AND ctid < '(%lld,0)'::pg_catalog.tid", (long long)u->to);
+        }
+        if (t->where)
+            es_buf_printf(&sql, " AND (%s)", t->where);
+        es_buf_puts(&sql, ") TO STDOUT");
     } else {
         es_buf_puts(&sql, "COPY ");
         pg_buf_qname(&sql, t->schema, t->name);
@@ -214,10 +241,11 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
     es_buf_reset(chunk);
     while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
         if (chunk->len > 0 && chunk->len + (size_t)n > max) {
-            if (flush_chunk(r, t, chunk, rows, seq++) != ENVSYNC_OK) {
+            if (flush_chunk(r, t, chunk, rows) != ENVSYNC_OK) {
                 PQfreemem(row);
                 return -1;  /* caller drops the connection mid-COPY */
             }
+            emitted++;
             rows = 0;
             if (pg_host->cancelled(r->ctx) || pg_err_get(&r->err)) {
                 PQfreemem(row);
@@ -236,8 +264,9 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
                     rows++;
                     total_rows++;
                     total_bytes += (uint64_t)n;
-                    rc2 = flush_chunk(r, t, &big, rows, seq++) == ENVSYNC_OK ? 0 : -2;
+                    rc2 = flush_chunk(r, t, &big, rows) == ENVSYNC_OK ? 0 : -2;
                     es_buf_free(&big);
+                    emitted++;
                     rows = 0;
                     if (rc2 == 0)
                         continue;
@@ -273,10 +302,20 @@ copy_table(bk_run *r, PGconn *conn, const bk_table *t, es_buf *chunk)
         PQclear(res);
     /* last chunk; an empty table still gets one entry so the manifest
      * records its 0 rows and restore checks them */
-    if ((chunk->len > 0 || seq == 0) && flush_chunk(r, t, chunk, rows, seq) != ENVSYNC_OK)
+    if ((chunk->len > 0 || (emitted == 0 && u->first)) &&
+        flush_chunk(r, t, chunk, rows) != ENVSYNC_OK)
         return -1;
-    pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s: %" PRIu64 " rows, %" PRIu64 " bytes",
-                 t->schema, t->name, total_rows, total_bytes);
+    if (u->from < 0)
+        pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s: %" PRIu64 " rows, %" PRIu64
+                     " bytes", t->schema, t->name, total_rows, total_bytes);
+    else if (u->to < 0)
+        pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s pages %lld-end: %" PRIu64 " rows, %"
+                     PRIu64 " bytes", t->schema, t->name, (long long)u->from, total_rows,
+                     total_bytes);
+    else
+        pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s pages %lld-%lld: %" PRIu64 " rows, %"
+                     PRIu64 " bytes", t->schema, t->name, (long long)u->from,
+                     (long long)u->to - 1, total_rows, total_bytes);
     rc = 0;
     return rc;
 }
@@ -302,18 +341,16 @@ bk_worker(void *arg)
     /* exactly chunk_size: es_buf would otherwise double past it */
     es_buf_init(&chunk, (size_t)r->s->c.chunk_size);
     for (;;) {
-        bk_table *t = NULL;
+        bk_unit *u = NULL;
         if (pg_err_get(&r->err) || pg_host->cancelled(r->ctx))
             break;
         pthread_mutex_lock(&r->mu);
-        while (r->next < r->ntables && !r->tables[r->next].data)
-            r->next++;
-        if (r->next < r->ntables)
-            t = &r->tables[r->next++];
+        if (r->next < r->nunits)
+            u = &r->units[r->next++];
         pthread_mutex_unlock(&r->mu);
-        if (!t)
+        if (!u)
             break;
-        if (copy_table(r, conn, t, &chunk) != 0)
+        if (copy_table(r, conn, u, &chunk) != 0)
             goto out;
     }
     if (!pg_err_get(&r->err))
@@ -334,7 +371,8 @@ static const char tables_sql[] =
     "   pg_catalog.replace(pg_catalog.replace(a.attname::text, '\\', '\\\\'), E'\\t', '\\t'),"
     "   E'\\n', '\\n'), E'\\r', '\\r'), E'\\t' ORDER BY a.attnum)"
     "   FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
-    "   AND NOT a.attisdropped AND a.attgenerated = ''), '')"
+    "   AND NOT a.attisdropped AND a.attgenerated = ''), ''),"
+    " pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int8"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " LEFT JOIN pg_catalog.pg_class rc ON c.relispartition AND rc.oid = pg_catalog.pg_partition_root(c.oid)"
     " LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
@@ -343,7 +381,7 @@ static const char tables_sql[] =
     " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
     "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
     "   AND d.deptype = 'e')"
-    " ORDER BY c.relpages DESC, n.nspname, c.relname";
+    " ORDER BY pg_catalog.pg_relation_size(c.oid) DESC, n.nspname, c.relname";
 
 static const char sequences_sql[] =
     "SELECT n.nspname, c.relname, NULL, NULL, tn.nspname, t.relname"
@@ -411,6 +449,45 @@ database_meta(PGconn *conn, pg_err *err, char **info)
     return text;
 }
 
+/* Work units, biggest first: tables above split_size in page ranges of
+ * about split_size (PostgreSQL 14+: TID range scans), else whole. */
+static envsync_status
+plan_units(bk_run *r, int server_version)
+{
+    int64_t split = r->s->c.split_size, per;
+    size_t i, n = 0, cap = 0;
+
+    for (i = 0; i < r->ntables; i++) {
+        const bk_table *t = &r->tables[i];
+        int64_t parts = 1, k;
+        if (!t->data)
+            continue;
+        if (split > 0 && server_version >= 140000 && t->pages * 8192 > split)
+            parts = (t->pages * 8192 + split - 1) / split;
+        if (parts > 256)
+            parts = 256;
+        if (n + (size_t)parts > cap) {
+            bk_unit *nu;
+            cap = (n + (size_t)parts) * 2;
+            nu = realloc(r->units, cap * sizeof *nu);
+            if (!nu)
+                return pg_host->error(r->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+            r->units = nu;
+        }
+        per = (t->pages + parts - 1) / parts;
+        for (k = 0; k < parts; k++) {
+            bk_unit *u = &r->units[n++];
+            u->table = i;
+            u->first = k == 0;
+            u->from = parts > 1 ? k * per : -1;
+            u->to = parts > 1 && k < parts - 1 ? (k + 1) * per : -1;
+        }
+    }
+    /* tables come biggest first, so the units do too */
+    r->nunits = n;
+    return ENVSYNC_OK;
+}
+
 static void
 free_tables(bk_run *r)
 {
@@ -423,8 +500,10 @@ free_tables(bk_run *r)
         free(r->tables[i].where);
     }
     free(r->tables);
+    free(r->units);
     r->tables = NULL;
-    r->ntables = 0;
+    r->units = NULL;
+    r->ntables = r->nunits = 0;
 }
 
 /* Reads the table list, applies include/exclude/exclude_data/where, adds
@@ -469,6 +548,7 @@ list_tables(bk_run *r, PGconn *conn, char ***xargs, size_t *nx)
         t->cols = strdup(PQgetvalue(res, i, 5));
         t->where = where_for(ctx, schema, name, rs, rn);
         t->data = !list_match(ctx, "exclude_data", schema, name, rs, rn);
+        t->pages = strtoll(PQgetvalue(res, i, 6), NULL, 10);
         if (!t->schema || !t->name || !t->cols) {
             PQclear(res);
             es_buf_free(&lock);
@@ -738,6 +818,8 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
         goto done;
     if (r.lock_sql && pg_exec(conn, r.lock_sql, &r.err, "lock the tables") != 0)
         goto fail;
+    if ((st = plan_units(&r, PQserverVersion(conn))) != ENVSYNC_OK)
+        goto done;
     if (!(meta = database_meta(conn, &r.err, info)))
         goto fail;
     pg_host->log(ctx, ENVSYNC_LOG_INFO, "snapshot %s: %zu tables, %lld jobs, DDL by %s",

@@ -37,7 +37,7 @@ typedef struct pg_conf {
     const char *maintenance_db, *pg_dump, *owner, *mode, *template_db;
     const char *encoding, *lc_collate, *lc_ctype;
     const char *client_encoding;  /* not an option: set by restore */
-    int64_t jobs, chunk_size, swap_retries, swap_delay_ms;
+    int64_t jobs, chunk_size, split_size, swap_retries, swap_delay_ms;
     int64_t connect_timeout_ms, lock_timeout_ms;
     int keep_previous, verify_counts, pg_dump_set, no_owner, no_privileges;
 } pg_conf;

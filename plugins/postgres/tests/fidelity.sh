@@ -14,7 +14,9 @@ trap 'pg_drop "$src" "$dst"; rm -rf "$T"' EXIT
 pg_drop "$src" "$dst"
 q -d postgres -c "CREATE DATABASE \"$src\" TEMPLATE template0 ENCODING 'UTF8'"
 q -d "$src" -f "$PG_FIXTURES/fidelity.sql" >/dev/null
-pg_conf "$T/es.conf" fidelity "$src" "$dst"
+# split_size: tables above 16k are copied in parallel page ranges
+pg_conf "$T/es.conf" fidelity "$src" "$dst" 'split_size = "16k";'
+
 
 run_envsync -c "$T/es.conf" run fidelity
 expect_rc 0 "first run"
