@@ -599,6 +599,26 @@ parse_artifact(vctx *v, config_setting_t *g, es_job *j, const char *label)
     return ENVSYNC_OK;
 }
 
+/* The storage that the group's `storage` key names (required). */
+static envsync_status
+ref_storage(vctx *v, es_conf *c, config_setting_t *g, const char *label, es_storage **out)
+{
+    config_setting_t *ss = config_setting_get_member(g, "storage");
+    char *sname = NULL;
+    envsync_status st;
+
+    if (!ss)
+        return verr(v, g, ENVSYNC_ERR_CONFIG, "%s: 'storage' is required", label);
+    if ((st = get_string(v, ss, "'storage'", &sname)) != ENVSYNC_OK)
+        return st;
+    *out = es_conf_storage(c, sname);
+    if (!*out)
+        st = verr(v, ss, ENVSYNC_ERR_CONFIG, "%s: storage '%s' is not defined in the storage group",
+                  label, sname);
+    free(sname);
+    return st;
+}
+
 static envsync_status
 parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
 {
@@ -687,7 +707,6 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
     }
     if ((s = config_setting_get_member(g, "store")) != NULL) {
         config_setting_t *ss;
-        char *sname = NULL;
 
         snprintf(label, sizeof label, "job %s: store", j->name);
         j->store.where = where_of(v, s);
@@ -696,25 +715,15 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
             (st = only_keys(v, s, label, store_keys)) != ENVSYNC_OK ||
             (st = opt_bool(v, s, "enabled", label, &j->store.enabled)) != ENVSYNC_OK)
             return st;
-        if (!(ss = config_setting_get_member(s, "storage")))
-            return verr(v, s, ENVSYNC_ERR_CONFIG, "%s: 'storage' is required", label);
-        if ((st = get_string(v, ss, "'storage'", &sname)) != ENVSYNC_OK)
+        if ((st = ref_storage(v, c, s, label, &j->store.storage)) != ENVSYNC_OK)
             return st;
-        j->store.storage = es_conf_storage(c, sname);
-        if (!j->store.storage) {
-            st = verr(v, ss, ENVSYNC_ERR_CONFIG, "%s: storage '%s' is not defined in the storage group",
-                      label, sname);
-            free(sname);
-            return st;
-        }
-        free(sname);
+        ss = config_setting_get_member(s, "storage");
         if (!(j->store.storage->inst.plugin->desc.phases & ENVSYNC_PHASE_STORE))
             return verr(v, ss, ENVSYNC_ERR_PLUGIN, "%s: plugin '%s' of storage '%s' cannot store",
                         label, j->store.storage->inst.plugin->name, j->store.storage->name);
     }
     if ((s = config_setting_get_member(g, "fetch")) != NULL) {
         config_setting_t *ss;
-        char *sname = NULL;
 
         snprintf(label, sizeof label, "job %s: fetch", j->name);
         j->fetch.where = where_of(v, s);
@@ -725,18 +734,9 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
             (st = opt_str(v, s, "job", label, &j->fetch.job)) != ENVSYNC_OK ||
             (st = opt_str(v, s, "select", label, &j->fetch.select)) != ENVSYNC_OK)
             return st;
-        if (!(ss = config_setting_get_member(s, "storage")))
-            return verr(v, s, ENVSYNC_ERR_CONFIG, "%s: 'storage' is required", label);
-        if ((st = get_string(v, ss, "'storage'", &sname)) != ENVSYNC_OK)
+        if ((st = ref_storage(v, c, s, label, &j->fetch.storage)) != ENVSYNC_OK)
             return st;
-        j->fetch.storage = es_conf_storage(c, sname);
-        if (!j->fetch.storage) {
-            st = verr(v, ss, ENVSYNC_ERR_CONFIG, "%s: storage '%s' is not defined in the storage group",
-                      label, sname);
-            free(sname);
-            return st;
-        }
-        free(sname);
+        ss = config_setting_get_member(s, "storage");
         if (!(j->fetch.storage->inst.plugin->desc.phases & ENVSYNC_PHASE_FETCH))
             return verr(v, ss, ENVSYNC_ERR_PLUGIN, "%s: plugin '%s' of storage '%s' cannot fetch",
                         label, j->fetch.storage->inst.plugin->name, j->fetch.storage->name);
@@ -757,8 +757,6 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
     j->lock.ttl_ms = 10 * 60 * 1000;
     j->lock.storage = j->store.storage;
     if ((s = config_setting_get_member(g, "lock")) != NULL) {
-        config_setting_t *ss;
-
         snprintf(label, sizeof label, "job %s: lock", j->name);
         if ((st = want_group(v, s, "'lock'")) != ENVSYNC_OK ||
             (st = only_keys(v, s, label, lock_keys)) != ENVSYNC_OK ||
@@ -768,20 +766,9 @@ parse_job(vctx *v, es_conf *c, es_loader *l, config_setting_t *g, es_job *j)
             return st;
         if (j->lock.ttl_ms < 3000)
             return verr(v, s, ENVSYNC_ERR_CONFIG, "%s: ttl must be at least 3s", label);
-        if ((ss = config_setting_get_member(s, "storage")) != NULL) {
-            char *sname = NULL;
-
-            if ((st = get_string(v, ss, "'storage'", &sname)) != ENVSYNC_OK)
-                return st;
-            j->lock.storage = es_conf_storage(c, sname);
-            if (!j->lock.storage) {
-                st = verr(v, ss, ENVSYNC_ERR_CONFIG, "%s: storage '%s' is not defined in the storage group",
-                          label, sname);
-                free(sname);
-                return st;
-            }
-            free(sname);
-        }
+        if (config_setting_get_member(s, "storage") &&
+            (st = ref_storage(v, c, s, label, &j->lock.storage)) != ENVSYNC_OK)
+            return st;
     }
     /* The shape of the pipeline. */
     if (!j->backup && !j->fetch.storage)
