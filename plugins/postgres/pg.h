@@ -35,7 +35,7 @@ extern const envsync_host *pg_host;
 typedef struct pg_conf {
     const char *host, *port, *user, *password, *dbname, *sslmode;
     const char *maintenance_db, *pg_dump, *owner, *mode, *template_db;
-    const char *encoding, *lc_collate, *lc_ctype;
+    const char *encoding, *lc_collate, *lc_ctype, *maintenance_work_mem;
     const char *client_encoding;  /* not an option: set by restore */
     int64_t jobs, chunk_size, split_size, swap_retries, swap_delay_ms;
     int64_t connect_timeout_ms, lock_timeout_ms;

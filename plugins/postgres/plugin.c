@@ -40,6 +40,7 @@ static const envsync_option pg_options[] = {
     { "encoding", ENVSYNC_OPT_STRING, 0, NULL, "restore: encoding of the new database (default: the source's)" },
     { "lc_collate", ENVSYNC_OPT_STRING, 0, NULL, "restore: LC_COLLATE of the new database (default: the source's)" },
     { "lc_ctype", ENVSYNC_OPT_STRING, 0, NULL, "restore: LC_CTYPE of the new database (default: the source's)" },
+    { "maintenance_work_mem", ENVSYNC_OPT_STRING, 0, NULL, "restore: maintenance_work_mem of the index-building sessions (e.g. \"512MB\"; server default if unset)" },
     { "verify_counts", ENVSYNC_OPT_BOOL, 0, "false", "restore: also count(*) every table against the manifest (COPY's own counts are always checked)" },
     { NULL, ENVSYNC_OPT_END, 0, NULL, NULL }
 };
@@ -75,6 +76,7 @@ pg_init(envsync_ctx *ctx, void **statep)
     c->owner = opt_str(ctx, "owner");
     c->mode = opt_str(ctx, "mode");
     c->template_db = opt_str(ctx, "template");
+    c->maintenance_work_mem = opt_str(ctx, "maintenance_work_mem");
     c->encoding = opt_str(ctx, "encoding");
     c->lc_collate = opt_str(ctx, "lc_collate");
     c->lc_ctype = opt_str(ctx, "lc_ctype");

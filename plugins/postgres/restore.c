@@ -281,6 +281,13 @@ rs_worker(void *arg)
                          "not permitted; loading without it");
         PQclear(res);
         pg_exec(conn, "SET synchronous_commit = off", &rs->err, "session settings");
+        if (rs->s->c.maintenance_work_mem) {
+            es_buf sql = ES_BUF_INIT;
+            es_buf_puts(&sql, "SET maintenance_work_mem = ");
+            pg_buf_literal(&sql, rs->s->c.maintenance_work_mem);
+            pg_exec(conn, sql.data ? sql.data : "", &rs->err, "maintenance_work_mem");
+            es_buf_free(&sql);
+        }
     }
     for (;;) {
         rs_task *t;

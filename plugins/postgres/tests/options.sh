@@ -34,7 +34,7 @@ EOF2
 q -d "$src" -c "CREATE ROLE $reader; GRANT SELECT ON app.users TO $reader"
 pg_conf "$T/es.conf" options "$src" "$dst" \
     'include = ( "app.*" ); exclude = ( "app.skip*", "tmp_cache" ); exclude_data = ( "app.logs" );
-     where = ( "app.users: id <= 3", "app.parts: id % 2 = 0" );' 'no_privileges = true;'
+     where = ( "app.users: id <= 3", "app.parts: id % 2 = 0" );' 'no_privileges = true; maintenance_work_mem = "32MB";'
 run_envsync -c "$T/es.conf" run options
 expect_rc 0 "selective backup and restore"
 tables=$(q -d "$dst" -c "SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY n.nspname, c.relname) FROM pg_class c
