@@ -444,8 +444,17 @@ es_http_perform(es_http_client *c, const es_http_request *req, es_http_response 
             return res;
         {
             long d = es_http_backoff_ms(o, attempt);
+            char ra[32];
             /* equal jitter: half fixed, half random, so it still grows */
             d = d / 2 + (long)(rand_r(&c->seed) % (unsigned)(d / 2 + 1));
+            /* a server asking for a pause (Retry-After: seconds) gets it,
+             * within the backoff cap */
+            if (rc == CURLE_OK && es_http_header_get(resp, "Retry-After", ra, sizeof ra) == 0) {
+                long secs = strtol(ra, NULL, 10);
+                long cap = o->backoff_max_ms > 0 ? o->backoff_max_ms : 20000;
+                if (secs > 0 && secs * 1000 > d)
+                    d = secs * 1000 < cap ? secs * 1000 : cap;
+            }
             if (nap(o, d) < 0) {
                 snprintf(resp->error, sizeof resp->error, "cancelled");
                 return ES_HTTP_ERR_CANCELLED;

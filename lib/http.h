@@ -13,8 +13,9 @@
  *       stop unless the outcome is transient: connection refused/reset,
  *       timeout, stall, 5xx, 429, or what retry_hook() says (S3's
  *       "SlowDown"/"RequestTimeout" codes come with 503/400)
- *       sleep: full-jitter exponential backoff, base * 2^n capped at max,
- *       in slices so that cancelled() interrupts it
+ *       sleep: exponential backoff with jitter, base * 2^n capped at max
+ *       (half of it random), at least Retry-After when the server sent
+ *       one (still capped), in slices so that cancelled() interrupts it
  *
  * The request body is sent from memory and re-sent whole on every attempt
  * (S3 parts are retried from their buffer, never re-produced).

@@ -426,6 +426,21 @@ s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char
     st = classify_code(resp->status, code, c);
     if (!*code && resp->status == 404 && !c->key)
         s3_fmt(code, sizeof code, "NoSuchBucket");
+    {
+        /* AWS names the bucket's region when it is not the signing one */
+        char breg[64];
+        if ((resp->status == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+             strcmp(code, "PermanentRedirect") == 0) &&
+            es_http_header_get(resp, "x-amz-bucket-region", breg, sizeof breg) == 0 &&
+            strcmp(breg, s->region) != 0) {
+            s3_fmt(err, errlen, "%s %s: HTTP %ld %s: the bucket is in region %s, not %s "
+                   "(set region = \"%s\")", c->method, where, resp->status,
+                   *code ? code : "PermanentRedirect", breg, s->region, breg);
+            if (st == ENVSYNC_ERR_STORAGE || st == ENVSYNC_ERR_AUTH)
+                st = ENVSYNC_ERR_CONFIG;
+            goto out;
+        }
+    }
     if (strcmp(code, "NoSuchBucket") == 0)
         s3_fmt(err, errlen, "%s %s: bucket '%s' does not exist (HTTP %ld NoSuchBucket%s%s)",
                  c->method, where, s->bucket, resp->status, *msg ? ": " : "", msg);

@@ -25,6 +25,7 @@ it lets `skip` matching requests through, then fires `count` times
     reset_request   read `after_bytes` of the request body, then RST
     reset_response  forward, relay `after_bytes` of the response body, RST
     status          answer `status` with an S3 error document `code`
+                    (and a Retry-After header if `retry_after` seconds)
     stall           read the request, answer nothing for `seconds`, close
     delay           wait `seconds`, then forward normally
 """
@@ -106,13 +107,14 @@ def parse_headers(lines):
     return h
 
 
-def error_doc(status, code):
+def error_doc(status, code, retry_after=None):
     body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
             "<Message>injected by faultproxy</Message></Error>" % code).encode()
     reason = {503: "Service Unavailable", 500: "Internal Server Error",
               429: "Too Many Requests"}.get(status, "Error")
-    return (("HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n"
-             % (status, reason, len(body))).encode() + body)
+    extra = "Retry-After: %d\r\n" % retry_after if retry_after else ""
+    return (("HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\n%sContent-Length: %d\r\n\r\n"
+             % (status, reason, extra, len(body))).encode() + body)
 
 
 def relay_body(src, dst, length, limit=None):
@@ -227,7 +229,8 @@ class Handler(socketserver.StreamRequestHandler):
                 time.sleep(rule.get("seconds", 30))
                 rst(self.request)
                 return False
-            self.wfile.write(error_doc(rule.get("status", 503), rule.get("code", "SlowDown")))
+            self.wfile.write(error_doc(rule.get("status", 503), rule.get("code", "SlowDown"),
+                                       rule.get("retry_after")))
             self.wfile.flush()
             return True
         if action == "delay":
