@@ -7,9 +7,10 @@
 #   2. the reference pipeline: mysqldump --single-transaction | gzip -1 >
 #      file; gzip -d < file | mysql into a dropped-and-recreated database;
 #   3. mydumper -c / myloader with the same thread count;
-#   4. the engine ceiling: parallel SELECT ... INTO OUTFILE, parallel
-#      server-side LOAD DATA INFILE into index-less tables, then the index
-#      build (no client, no network, no compression).
+#   4. the engine ceiling: SELECT ... INTO OUTFILE and server-side LOAD
+#      DATA INFILE of ~16 MiB primary-key ranges, THREADS at a time, into
+#      index-less tables, then the index build (no client, no network, no
+#      compression).
 # and prints wall time, peak RSS (/usr/bin/time -v) and artifact size as a
 # Markdown table.
 #
@@ -17,7 +18,8 @@
 #        ENVSYNC=/path/to/envsync and ENVSYNC_PLUGIN_PATH)
 # Environment: MYSQL_HOST MYSQL_PORT MYSQL_USER (or ENVSYNC_RIG_ENV naming
 # a file that sets them), SCALE (default 80000 editions, ~200 MB of table
-# data), THREADS (default 2), KEEP=1 keeps the databases and files.
+# data), THREADS (default 2), KEEP=1 keeps the databases and files,
+# REUSE=1 reuses an existing source database (same SCALE!).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +41,7 @@ done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/esbench-mysql.XXXXXX")
 chmod 777 "$W"    # the server writes the ceiling's OUTFILEs here
-SRC=esbench_src
+SRC=${BENCH_SRC:-esbench_src}
 DBS="esbench_envsync esbench_dump esbench_myd esbench_ceil"
 my() { mariadb --no-defaults --default-character-set=utf8mb4 -h"$MYSQL_HOST" -P"$MYSQL_PORT" -u"$MYSQL_USER" "$@"; }
 q() { my -N -B -e "$1"; }
@@ -73,10 +75,14 @@ checksum_db() {  # DB: a checksum of every table, to prove the copies are comple
 
 echo "# generating $SRC at SCALE=$SCALE" >&2
 cleanup_dbs() { for d in $DBS; do q "SET foreign_key_checks=0; DROP DATABASE IF EXISTS $d"; done; }
-q "DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC"
 cleanup_dbs
 gen_start=$(date +%s)
-{ echo "SET @n = $SCALE;"; cat "$here/gen.sql"; } | my "$SRC" > /dev/null
+if [ "${REUSE:-0}" = 1 ] && [ "$(q "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$SRC'")" -gt 0 ]; then
+    echo "# reusing the existing $SRC (REUSE=1)" >&2
+else
+    q "DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC"
+    { echo "SET @n = $SCALE;"; cat "$here/gen.sql"; } | my "$SRC" > /dev/null
+fi
 gen_s=$(( $(date +%s) - gen_start ))
 data_mb=$(q "SELECT ROUND(SUM(DATA_LENGTH) / 1048576) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$SRC'")
 index_mb=$(q "SELECT ROUND(SUM(INDEX_LENGTH) / 1048576) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$SRC'")
@@ -136,14 +142,27 @@ for t in $tables; do
         grep -E '^  (UNIQUE |FULLTEXT |SPATIAL )?KEY ' | sed -e 's/,$//' -e 's/^  /ADD /' |
         paste -sd, > "$W/$t.idx" || true
 done
+# pieces of about 16 MiB by primary-key range (every table of the app has
+# an integer id), dumped and loaded in parallel like envsync's chunks
+mkdir -p "$W/pieces"
+chmod 777 "$W/pieces"
 printf '%s\n' $tables > "$W/tables"
-ceil_out_one() { q "SELECT * FROM $SRC.$1 INTO OUTFILE '$W/$1.tsv'"; }
-ceil_load_one() { q "SET foreign_key_checks=0, unique_checks=0; LOAD DATA INFILE '$W/$1.tsv' INTO TABLE esbench_ceil.$1"; }
+for t in $tables; do
+    read -r lo hi n < <(q "SELECT MIN(id), MAX(id) + 1,
+        GREATEST(1, CEIL(DATA_LENGTH / 16777216)) FROM $SRC.$t, information_schema.TABLES
+        WHERE TABLE_SCHEMA = '$SRC' AND TABLE_NAME = '$t'")
+    [ "$lo" = NULL ] && continue
+    awk -v t="$t" -v lo="$lo" -v hi="$hi" -v n="$n" 'BEGIN {
+        step = int((hi - lo) / n) + 1
+        for (i = 0; i < n; i++) printf "%s %d %d %d\n", t, lo + i * step, lo + (i + 1) * step, i }'
+done > "$W/pieces.list"
+ceil_out_one() { q "SELECT * FROM $SRC.$1 WHERE id >= $2 AND id < $3 INTO OUTFILE '$W/pieces/$1.$4'"; }
+ceil_load_one() { q "SET foreign_key_checks=0, unique_checks=0; LOAD DATA INFILE '$W/pieces/$1.$4' INTO TABLE esbench_ceil.$1"; }
 ceil_index_one() { if [ -s "$W/$1.idx" ]; then q "ALTER TABLE esbench_ceil.$1 $(cat "$W/$1.idx")"; fi; }
 export -f my q ceil_out_one ceil_load_one ceil_index_one
 export MYSQL_HOST MYSQL_PORT MYSQL_USER W SRC
-measure ceil_out xargs -P "$THREADS" -n1 -a "$W/tables" bash -c 'ceil_out_one "$0"'
-measure ceil_load xargs -P "$THREADS" -n1 -a "$W/tables" bash -c 'ceil_load_one "$0"'
+measure ceil_out xargs -P "$THREADS" -n4 -a "$W/pieces.list" bash -c 'ceil_out_one "$0" "$1" "$2" "$3"'
+measure ceil_load xargs -P "$THREADS" -n4 -a "$W/pieces.list" bash -c 'ceil_load_one "$0" "$1" "$2" "$3"'
 measure ceil_index xargs -P "$THREADS" -n1 -a "$W/tables" bash -c 'ceil_index_one "$0"'
 checksum_db esbench_ceil > "$W/ceil.sum"
 
@@ -160,7 +179,7 @@ maxk() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 dump_total=$(sum "${WALL[dump_out]}" "${WALL[dump_in]}")
 myd_total=$(sum "${WALL[myd_out]}" "${WALL[myd_in]}")
 ceil_total=$(sum3 "${WALL[ceil_out]}" "${WALL[ceil_load]}" "${WALL[ceil_index]}")
-bk=$(grep -o 'backup finished.* in [0-9.]*s' "$W/envsync.log" | grep -o '[0-9.]*s$' || echo "?")
+bk=$(sed -n 's/.*backup finished.* in \([0-9:.]*s\{0,1\}\)$/\1/p' "$W/envsync.log")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 cat <<EOF

@@ -992,13 +992,13 @@ build_indexes(struct my_restore *rs)
 
 /* Run DDL under the session settings the object was created with. */
 static envsync_status
-create_object(struct my_restore *rs, rs_obj *o, int quiet)
+create_object(struct my_restore *rs, rs_obj *o, int quiet, const char *dbname)
 {
     envsync_status s;
     char what[400];
     es_buf set = ES_BUF_INIT;
 
-    snprintf(what, sizeof(what), "creation of %s %s.%s", o->type, rs->db, o->name);
+    snprintf(what, sizeof(what), "creation of %s %s.%s", o->type, dbname, o->name);
     es_buf_puts(&set, "SET SESSION sql_mode = ");
     my_qstr(&set, rs->m, o->sql_mode ? o->sql_mode : "NO_AUTO_VALUE_ON_ZERO");
     if (o->cs_client) {
@@ -1034,9 +1034,12 @@ create_object(struct my_restore *rs, rs_obj *o, int quiet)
 }
 
 static envsync_status
-create_objects(struct my_restore *rs)
+create_objects(struct my_restore *rs, const char *qdb, const char *dbname, int rehearsal)
 {
-    static const char *order[] = { "trigger", "procedure", "function", "event" };
+    /* routines first (views may call functions; routine bodies are not
+     * resolved at creation), then views, triggers, events */
+    static const char *first[] = { "procedure", "function" };
+    static const char *order[] = { "trigger", "event" };
     char *done = calloc(rs->no + 1, 1);
     size_t i, left = 0, k;
     envsync_status s = ENVSYNC_OK;
@@ -1044,8 +1047,13 @@ create_objects(struct my_restore *rs)
 
     if (!done)
         return my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
-    if ((s = my_exec(rs->ctx, rs->m, "target database", "USE %s", rs->qdb)) != ENVSYNC_OK)
+    if ((s = my_exec(rs->ctx, rs->m, "target database", "USE %s", qdb)) != ENVSYNC_OK)
         goto out;
+    for (k = 0; k < sizeof(first) / sizeof(first[0]); k++)
+        for (i = 0; i < rs->no; i++)
+            if (!strcmp(rs->o[i].type, first[k])
+                && (s = create_object(rs, &rs->o[i], 0, dbname)) != ENVSYNC_OK)
+                goto out;
     /* views: create those whose dependencies exist, until no progress */
     for (i = 0; i < rs->no; i++)
         if (!strcmp(rs->o[i].type, "view"))
@@ -1055,7 +1063,7 @@ create_objects(struct my_restore *rs)
         for (i = 0; i < rs->no; i++) {
             if (done[i] || strcmp(rs->o[i].type, "view"))
                 continue;
-            if (create_object(rs, &rs->o[i], 1) == ENVSYNC_OK) {
+            if (create_object(rs, &rs->o[i], 1, dbname) == ENVSYNC_OK) {
                 done[i] = 1;
                 left--;
                 progress = 1;
@@ -1065,17 +1073,33 @@ create_objects(struct my_restore *rs)
     for (i = 0; i < rs->no && left; i++)
         if (!done[i] && !strcmp(rs->o[i].type, "view")) {
             /* report the real error */
-            s = create_object(rs, &rs->o[i], 0);
+            s = create_object(rs, &rs->o[i], 0, dbname);
             if (s == ENVSYNC_OK)
                 s = my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "view %s.%s: cannot be created",
-                                   rs->db, rs->o[i].name);
+                                   dbname, rs->o[i].name);
             goto out;
         }
-    for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+    for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+        /* a rehearsal leaves events out: an enabled one could fire in the
+         * new database before the swap */
+        if (rehearsal && !strcmp(order[k], "event"))
+            continue;
         for (i = 0; i < rs->no; i++)
             if (!strcmp(rs->o[i].type, order[k])
-                && (s = create_object(rs, &rs->o[i], 0)) != ENVSYNC_OK)
+                && (s = create_object(rs, &rs->o[i], 0, dbname)) != ENVSYNC_OK)
                 goto out;
+    }
+    /* triggers cannot travel with RENAME TABLE: the rehearsal's go again */
+    for (i = 0; rehearsal && i < rs->no; i++)
+        if (!strcmp(rs->o[i].type, "trigger")) {
+            char *qn = qualified(qdb, rs->o[i].name);
+
+            s = my_exec(rs->ctx, rs->m, "removal of a rehearsed trigger", "DROP TRIGGER %s",
+                        qn ? qn : "``");
+            free(qn);
+            if (s != ENVSYNC_OK)
+                goto out;
+        }
 out:
     free(done);
     return s;
@@ -1205,7 +1229,7 @@ put_back_triggers(struct my_restore *rs, rs_obj *trig, size_t ntrig)
     if (mysql_query(rs->m, "SET SESSION foreign_key_checks = 0") == 0
         && my_exec(rs->ctx, rs->m, "rollback", "USE %s", rs->qdb) == ENVSYNC_OK) {
         for (i = 0; i < ntrig; i++)
-            if (create_object(rs, &trig[i], 0) != ENVSYNC_OK)
+            if (create_object(rs, &trig[i], 0, rs->db) != ENVSYNC_OK)
                 my_host->log(rs->ctx, ENVSYNC_LOG_ERROR,
                              "trigger %s.%s could not be put back: %s", rs->db,
                              trig[i].name, mysql_error(rs->m));
@@ -1282,7 +1306,7 @@ swap(struct my_restore *rs)
     my_host->log(rs->ctx, ENVSYNC_LOG_INFO, "%s: %zu tables swapped in", rs->db, rs->nt);
     if ((s = drop_target_objects(rs)) != ENVSYNC_OK)
         goto out;
-    if ((s = create_objects(rs)) != ENVSYNC_OK)
+    if ((s = create_objects(rs, rs->qdb, rs->db, 0)) != ENVSYNC_OK)
         goto out;
     if (!replace) {
         if (c->keep_previous)
@@ -1333,6 +1357,12 @@ my_restore_finish(envsync_ctx *ctx, void *state)
             != ENVSYNC_OK)
             return s;
     }
+    /* Create the views, triggers and routines in the new database first:
+     * a definer the restoring user may not use, a missing privilege or a
+     * dangling reference fails here, before the swap, with the target
+     * untouched. */
+    if ((s = create_objects(rs, rs->qnew, rs->newdb, 1)) != ENVSYNC_OK)
+        return s;
     if ((s = my_host->cancelled(ctx)) != ENVSYNC_OK)
         return s;
     return swap(rs);
