@@ -694,7 +694,18 @@ tok_text(parser *ps, size_t from, size_t to)
         case T_COMMA: es_buf_puts(&tb, ", "); break;
         case T_COLON: es_buf_puts(&tb, ": "); break;
         case T_PIPE: es_buf_puts(&tb, " | "); break;
-        case T_STR: es_buf_printf(&tb, "'%s'", x->text); break;
+        case T_STR: {
+            size_t k;
+
+            es_buf_putc(&tb, '\'');
+            for (k = 0; k < x->len; k++) {
+                if (x->text[k] == '\'')
+                    es_buf_putc(&tb, '\'');
+                es_buf_putc(&tb, x->text[k]);
+            }
+            es_buf_putc(&tb, '\'');
+            break;
+        }
         default: es_buf_puts(&tb, x->text ? x->text : ""); break;
         }
     }

@@ -241,6 +241,7 @@ START_TEST(parse_quotes)
     sr_ruleset *rs = parse_ok("table t\n a set('it''s')\n b set('\\n\\1')\n \"odd col\" set(\"x\"\"y\")\n");
 
     ck_assert_str_eq(rs->tables[0].cols[0].rule->value, "it's");
+    ck_assert_str_eq(rs->tables[0].cols[0].rule->text, "set('it''s')");
     ck_assert_str_eq(rs->tables[0].cols[1].rule->value, "\\n\\1");
     ck_assert_str_eq(rs->tables[0].cols[2].column, "odd col");
     ck_assert_str_eq(rs->tables[0].cols[2].rule->value, "x\"y");
