@@ -55,6 +55,7 @@ typedef struct bk_run {
     bk_unit *units;
     size_t nunits;
     char *lock_sql;
+    int lock_each;               /* workers lock per table, NOWAIT (many tables) */
     pthread_mutex_t mu;
     pg_err err;
 } bk_run;
@@ -229,6 +230,27 @@ copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
         pg_err_set(&r->err, ENVSYNC_ERR_OTHER, "out of memory");
         return -1;
     }
+    if (r->lock_each) {
+        /* NOWAIT: queueing behind a waiting DROP/ALTER would deadlock with
+         * the coordinator, which holds its lock until we finish */
+        es_buf lk = ES_BUF_INIT;
+        int lrc;
+        es_buf_puts(&lk, "LOCK TABLE ");
+        pg_buf_qname(&lk, t->schema, t->name);
+        es_buf_puts(&lk, " IN ACCESS SHARE MODE NOWAIT");
+        res = PQexec(conn, lk.data ? lk.data : "");
+        es_buf_free(&lk);
+        lrc = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!lrc)
+            pg_err_set(&r->err, pg_classify(conn, res), "table %s.%s: %s (a DROP or ALTER "
+                       "issued during the backup is waiting for it; run again)", t->schema,
+                       t->name, pg_message(conn, res, msg, sizeof msg));
+        PQclear(res);
+        if (!lrc) {
+            es_buf_free(&sql);
+            return -1;
+        }
+    }
     res = PQexec(conn, sql.data);
     es_buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -336,7 +358,8 @@ bk_worker(void *arg)
     pg_buf_literal(&sql, r->snapshot);
     if (!sql.data || pg_exec(conn, sql.data, &r->err, "worker: adopt the exported snapshot") != 0)
         goto out;
-    if (r->lock_sql && pg_exec(conn, r->lock_sql, &r->err, "worker: lock the tables") != 0)
+    if (r->lock_sql && !r->lock_each &&
+        pg_exec(conn, r->lock_sql, &r->err, "worker: lock the tables") != 0)
         goto out;
     /* exactly chunk_size: es_buf would otherwise double past it */
     es_buf_init(&chunk, (size_t)r->s->c.chunk_size);
@@ -818,6 +841,20 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
         goto done;
     if (r.lock_sql && pg_exec(conn, r.lock_sql, &r.err, "lock the tables") != 0)
         goto fail;
+    /* Each worker locking every table needs (jobs + 1) x tables lock slots;
+     * beyond half the server's lock table, workers lock as they go. */
+    res = pg_query(conn, "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int8 *"
+                   " (pg_catalog.current_setting('max_connections')::int8 +"
+                   " pg_catalog.current_setting('max_prepared_transactions')::int8)",
+                   &r.err, "reading max_locks_per_transaction");
+    if (!res)
+        goto fail;
+    if ((long long)r.ntables * (s->c.jobs + 1) > strtoll(PQgetvalue(res, 0, 0), NULL, 10) / 2) {
+        r.lock_each = 1;
+        pg_host->log(ctx, ENVSYNC_LOG_INFO, "%zu tables: workers lock each table as they copy "
+                     "it (NOWAIT), so DDL issued during the backup fails it", r.ntables);
+    }
+    PQclear(res);
     if ((st = plan_units(&r, PQserverVersion(conn))) != ENVSYNC_OK)
         goto done;
     if (!(meta = database_meta(conn, &r.err, info)))

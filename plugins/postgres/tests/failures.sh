@@ -120,17 +120,22 @@ if [ -x /usr/lib/postgresql/15/bin/initdb ] && { [ "$(id -u)" = 0 ] || [ "$(id -
     as_pg /usr/lib/postgresql/15/bin/initdb -D "$PWD_DIR/data" -A scram-sha-256 \
         --pwfile="$PWD_DIR/pw" -U postgres >/dev/null
     as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$PWD_DIR/data" -w -l "$PWD_DIR/log" \
-        -o "-p $port -k $PWD_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+        -o "-p $port -k $PWD_DIR -c listen_addresses=127.0.0.1 -c max_connections=20 -c max_locks_per_transaction=10" \
+        start >/dev/null
     backup_conf "$T/f.conf" badpw 127.0.0.1 "$port" postgres postgres 'password = "Wr0ng-Secret-42";'
     run_envsync -c "$T/f.conf" run badpw
     expect_rc 6 "wrong password"
     expect_out 'password authentication failed' "wrong password message"
     printf '%s\n' "$out" | grep -q 'Wr0ng-Secret-42' && fail "the password appears in the output"
     no_artifact badpw
-    # and the right one works (password_file)
+    # and the right one works (password_file); with 40 tables and a small
+    # lock table the workers lock table by table
+    for i in $(seq 1 40); do echo "CREATE TABLE t$i (id int); INSERT INTO t$i VALUES ($i);"; done |
+        PGPASSWORD=right-Pa55word psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres >/dev/null
     backup_conf "$T/g.conf" goodpw 127.0.0.1 "$port" postgres postgres "password_file = \"$PWD_DIR/pw\";"
     run_envsync -c "$T/g.conf" run goodpw
     expect_rc 0 "right password"
+    expect_out 'workers lock each table' "lock-as-you-go mode with a small lock table"
     printf '%s\n' "$out" | grep -q 'right-Pa55word' && fail "the password appears in the output"
 else
     note "wrong-password case skipped: needs root or the postgres user to run initdb"
