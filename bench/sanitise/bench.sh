@@ -19,7 +19,7 @@ if grep -q -- '-O0' "$builddir/Makefile" 2>/dev/null && grep -q '^ES_CFLAGS.*-O0
 fi
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cpu(s), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-for mode in "" -k -x -v; do
+for mode in "" -k -x -v -d; do
     best=""
     # three runs, keep the best per-CPU figure (least disturbed)
     for _ in 1 2 3; do
