@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 enum { TASK_COPY, TASK_SQL, TASK_COUNT };
@@ -47,6 +48,7 @@ typedef struct rs_task {
     char *columns;               /* COPY */
     char *data;                  /* COPY payload / SQL text */
     size_t len;
+    size_t mapped;               /* data is an mmap() of this many bytes */
     uint64_t rows;
     uint64_t seq;
     struct rs_task *next;
@@ -258,7 +260,10 @@ free_task(rs_task *t)
     if (!t)
         return;
     free(t->columns);
-    free(t->data);
+    if (t->mapped)
+        munmap(t->data, t->mapped);
+    else
+        free(t->data);
     free(t);
 }
 
@@ -846,8 +851,19 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         if (len == 0 && e->rows == 0)
             return ENVSYNC_OK;
         t = calloc(1, sizeof *t);
-        if (!t || !(t->data = malloc(len ? len : 1)) ||
-            !(t->columns = strdup(e->columns ? e->columns : ""))) {
+        /* Chunk copies are mapped, not malloc'd: they are allocated here and
+         * freed by a worker thread, and malloc's heap fragments under that
+         * pattern until RSS grows with the database (flat this way). */
+        if (t && len >= ((size_t)1 << 20)) {
+            void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m != MAP_FAILED) {
+                t->data = m;
+                t->mapped = len;
+            }
+        } else if (t) {
+            t->data = malloc(len ? len : 1);
+        }
+        if (!t || !t->data || !(t->columns = strdup(e->columns ? e->columns : ""))) {
             free_task(t);
             return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
         }
