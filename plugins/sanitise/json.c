@@ -308,7 +308,10 @@ real_digits(double d)
     char b[40];
     int p;
 
-    for (p = 1; p < 17; p++) {
+    /* %g drops trailing zeros, so the first of 15, 16, 17 digits that
+     * round-trips prints the shortest form of any value written with at
+     * most that many significant digits */
+    for (p = 15; p < 17; p++) {
         snprintf(b, sizeof(b), "%.*g", p, d);
         if (strtod(b, NULL) == d)
             return p;
@@ -319,7 +322,7 @@ real_digits(double d)
 static int
 max_real_digits(json_t *v)
 {
-    int m = 1, x;
+    int m = 15, x;
 
     if (json_is_real(v))
         return real_digits(json_real_value(v));
