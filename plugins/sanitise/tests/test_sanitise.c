@@ -920,6 +920,30 @@ START_TEST(verify_scan_rows)
 }
 END_TEST
 
+START_TEST(verify_scan_docs)
+{
+    sr_ruleset *rs = parse_ok("index i\n  $.a email\n  $.p phone\n");
+    sz z;
+    sz_iplan *ip;
+    collect c;
+    char err[SR_ERRLEN];
+    const char in[] = "{\"a\":\"real@corp.com\",\"p\":\"+44 20 7946 0958\",\"b\":\"leak@corp.com\","
+                      "\"n\":[\"4111 1111 1111 1111\"]}\n";
+
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(sz_init(&z, rs, KEY, 3, 0, 1, err, sizeof(err)), 0);
+    ip = sz_iplan_get(&z, "i");
+    ck_assert_int_eq(sz_docs(&z, ip, in, sizeof(in) - 1, 1u << 20, collect_cb, &c, err, sizeof(err)), 0);
+    /* rule outputs (a, p) are not scanned; b and the card in n are */
+    ck_assert_uint_eq(ip->found.emails, 1);
+    ck_assert_uint_eq(ip->found.phones, 0);
+    ck_assert_uint_eq(ip->found.cards, 1);
+    es_buf_free(&c.b);
+    sz_free(&z);
+    sr_ruleset_free(rs);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -959,6 +983,7 @@ suite(void)
     tcase_add_test(td, ddl_columns);
     tcase_add_test(td, ddl_rule_checks);
     tcase_add_test(td, verify_scan_rows);
+    tcase_add_test(td, verify_scan_docs);
     tcase_set_timeout(tr, 60);
     tcase_set_timeout(tw, 60);
     suite_add_tcase(s, tp);
