@@ -73,9 +73,11 @@ typedef struct es_http_request {
      * (5xx and 429 retry). */
     int (*retry_hook)(void *arg, long status, const es_buf *body);
     void *retry_arg;
-    /* Optional: where the response body goes instead of resp->body
-     * (e.g. straight into a part buffer).  `reset` is called before each
-     * attempt.  Returning less than n aborts the transfer. */
+    /* Optional: where a 2xx response body goes instead of resp->body
+     * (e.g. straight into a range buffer); other bodies (error documents)
+     * still land in resp->body.  `sink_reset` is called before each
+     * attempt.  Returning less than n aborts the transfer (ES_HTTP_ERR_OTHER,
+     * not retried). */
     size_t (*sink)(void *arg, const void *p, size_t n);
     void (*sink_reset)(void *arg);
     void *sink_arg;
