@@ -17,6 +17,7 @@
  * with ENVSYNC_ERR_REFUSED listing them all.  The restore never swaps
  * after a failed run, so the target is untouched either way.
  */
+#define _GNU_SOURCE 1  /* memmem */
 #include <envsync/plugin.h>
 
 #include <errno.h>
@@ -77,6 +78,7 @@ typedef struct san {
                                  * non-schema entry, before any row */
     es_buf reported;            /* "\nschema.table\n" already listed */
     es_buf problems;            /* rules that cannot fit the schema */
+    es_buf pgdrops;             /* DROP TABLE statements for PostgreSQL */
     size_t nproblems;
     uint64_t rows_dropped_tables, docs_dropped;
 } san;
@@ -151,6 +153,7 @@ san_free(san *s)
     es_buf_free(&s->violations);
     es_buf_free(&s->reported);
     es_buf_free(&s->problems);
+    es_buf_free(&s->pgdrops);
     free(s);
 }
 
@@ -178,6 +181,7 @@ san_init(envsync_ctx *ctx, void **state)
     es_buf_init(&s->violations, 1u << 20);
     es_buf_init(&s->reported, 1u << 22);
     es_buf_init(&s->problems, 1u << 20);
+    es_buf_init(&s->pgdrops, 1u << 24);
     rules = H->opt_string(ctx, "rules");
     if (!rules || !*rules) {
         st = H->error(ctx, ENVSYNC_ERR_CONFIG, "%s: option `rules` is empty", where(ctx, "rules"));
@@ -315,7 +319,21 @@ add_violation(san *s, const char *display, const char *extra, const char *cols)
 typedef struct ddl_arg {
     san *s;
     envsync_ctx *ctx;
+    int pg_blob;                /* pg_dump's pre-data script (all tables) */
 } ddl_arg;
+
+/* PostgreSQL identifier quoting: "a""b" */
+static void
+pg_ident(es_buf *b, const char *id)
+{
+    es_buf_putc(b, '"');
+    for (; *id; id++) {
+        if (*id == '"')
+            es_buf_putc(b, '"');
+        es_buf_putc(b, *id);
+    }
+    es_buf_putc(b, '"');
+}
 
 static void
 add_problem(san *s, envsync_ctx *ctx, const char *msg)
@@ -341,6 +359,18 @@ ddl_table(void *vp, const sz_ddl_info *ti)
     const char *c, *ty;
     size_t j;
 
+    if (t && t->action == SR_TABLE_DROP && a->pg_blob && ti->columns) {
+        /* pg_dump creates every table in one script: the table is really
+         * dropped in the restore's temporary database before the swap (no
+         * CASCADE: a dependent view or foreign key fails the restore) */
+        es_buf_puts(&s->pgdrops, "DROP TABLE IF EXISTS ");
+        pg_ident(&s->pgdrops, ti->schema);
+        es_buf_putc(&s->pgdrops, '.');
+        pg_ident(&s->pgdrops, ti->table);
+        es_buf_puts(&s->pgdrops, ";\n");
+        H->log(a->ctx, ENVSYNC_LOG_INFO, "table %s.%s dropped: created by the schema script, "
+               "dropped by a post-load statement before the swap", ti->schema, ti->table);
+    }
     if (t && t->action != SR_TABLE_ROWS)
         return;
     es_buf_printf(&disp, "%s.%s", ti->schema, ti->table);
@@ -484,6 +514,9 @@ san_entry(envsync_ctx *ctx, void *state, const envsync_entry *entry,
 
         da.s = s;
         da.ctx = ctx;
+        /* pg_dump's pre-data script always resets search_path this way */
+        da.pg_blob = entry->section && !strcmp(entry->section, "pre-data") &&
+                     memmem(data, len, "pg_catalog.set_config('search_path'", 35) != NULL;
         sz_ddl_tables(data, len, entry->schema, ddl_table, &da);
     } else if (s->nproblems) {
         return rules_problems(s, ctx);
@@ -734,6 +767,16 @@ san_finish(envsync_ctx *ctx, void *state, envsync_sink *out)
     log_summary(s, ctx);
     if (s->verify && (st = verify_verdict(s, ctx)) != ENVSYNC_OK)
         return st;
+    if (s->pgdrops.len) {
+        envsync_entry e;
+
+        ENVSYNC_ENTRY_INIT(e, ENVSYNC_ENTRY_POSTLOAD);
+        e.object = "sanitise-drop";
+        e.section = "sanitise";
+        st = out->put(out, &e, s->pgdrops.data, s->pgdrops.len);
+        if (st != ENVSYNC_OK)
+            return st;
+    }
     for (i = 0; i < s->nsql; i++) {
         envsync_entry e;
         const char *base = strrchr(s->sql[i].path, '/');

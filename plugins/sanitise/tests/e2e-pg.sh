@@ -42,6 +42,8 @@ CREATE TABLE orders (
 );
 CREATE INDEX ON orders (user_email);
 CREATE TABLE sessions (id int PRIMARY KEY, token text);
+CREATE TABLE audit_log (id int PRIMARY KEY, who text);
+INSERT INTO audit_log SELECT i, 'person' || i || '@corp-mail.co.uk' FROM generate_series(1, 20) i;
 INSERT INTO users (name, email, phone, ip, notes, prefs, access_limited, created_at)
 SELECT 'Person Number' || i,
        'person' || i || '@corp-mail.co.uk',
@@ -78,6 +80,7 @@ table public.orders
     filter created_at >= now - 100 days
 
 table public.sessions truncate
+table public.audit_log drop
 EOF
 printf 'UPDATE public.users SET phone = NULL WHERE id = 1;\n' > "$T/extra.sql"
 printf '%s\n' "e2e-test-key-0123456789abcdef" > "$T/key"
@@ -138,6 +141,7 @@ grep -q 'corp-mail' "$T/dst.sql" && fail "an original email domain reached the t
 want=$(q -d "$SRC" -c "SELECT count(*) FROM orders WHERE created_at >= timestamptz '2024-08-01 00:00:00+00' - interval '100 days'")
 [ "$(q -d "$DST" -c "SELECT count(*) FROM orders")" = "$want" ] || fail "filter: want $want orders"
 [ "$(q -d "$DST" -c "SELECT count(*) FROM sessions")" = 0 ] || fail "sessions not truncated"
+[ "$(q -d "$DST" -c "SELECT to_regclass('public.audit_log') IS NULL")" = t ] || fail "dropped table exists"
 before=$(q -d "$DST" -c "SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM users u")
 
 # deterministic: a second run restores identical users
