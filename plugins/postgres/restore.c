@@ -5,7 +5,7 @@
  *   entries  META database -> CREATE DATABASE <db>_envsync_new (template0,
  *            the source's encoding and locale); SCHEMA pre-data executed
  *            statement by statement; DATA handed to `jobs` worker
- *            connections through a queue bounded to `jobs` chunks
+ *            connections through a queue of 1 + jobs/4 chunks
  *            (COPY FROM STDIN); BLOB pieces written with lo_put;
  *            post-data and POSTLOAD kept for finish
  *   finish   indexes and primary/unique/exclusion constraints in parallel,
@@ -341,7 +341,10 @@ start_workers(pg_restore *rs)
     rs->cancels = calloc(n, sizeof *rs->cancels);
     if (!rs->threads || !rs->cancels)
         return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
-    rs->cap = n;   /* memory: (cap + jobs) chunks at most */
+    /* memory: (cap + jobs) chunks at most.  Reading and decompressing the
+     * next entry is much quicker than loading one, so a short queue keeps
+     * every worker busy. */
+    rs->cap = 1 + n / 4;
     for (i = 0; i < n; i++) {
         if (pthread_create(&rs->threads[i], NULL, rs_worker, rs) != 0)
             return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "cannot start worker thread");
