@@ -486,15 +486,26 @@ check_plan(san *s, envsync_ctx *ctx, sz_plan *p)
     es_buf_free(&b);
 }
 
+/* A per-table schema entry (attribute type=table, as the mysql plugin
+ * writes them) of a table the rules drop.  Whole-section scripts (pg_dump)
+ * are never omitted: their tables are dropped by a post-load statement. */
 static int
 schema_of_dropped(san *s, const envsync_entry *e)
 {
     sr_table *t;
+    size_t i;
+    int is_table = 0;
 
-    if (!e->object || (e->section && strcmp(e->section, "pre-data") && strcmp(e->section, "data")))
+    if (!e->object)
+        return 0;
+    for (i = 0; e->attrs && i < e->nattrs; i++)
+        if (e->attrs[i].key && !strcmp(e->attrs[i].key, "type") && e->attrs[i].value &&
+            !strcmp(e->attrs[i].value, "table"))
+            is_table = 1;
+    if (!is_table)
         return 0;
     t = sr_find_table(s->rs, e->schema, e->object);
-    return t && t->action == SR_TABLE_DROP && !t->has_glob;
+    return t && t->action == SR_TABLE_DROP;
 }
 
 static envsync_status

@@ -22,10 +22,12 @@ index books-*
 index cache truncate
 EOF2
 cat > "$T/in" <<'EOF2'
-@@ SCHEMA main secrets pre-data
+@@ SCHEMA main secrets pre-data type=table
 CREATE TABLE secrets (id int);
 @@ SCHEMA - - pre-data
 CREATE TABLE users (id int, email text);
+@@ SCHEMA main schema pre-data
+-- a whole-section script (object "schema", no type=table) is never omitted
 @@ DATA main users id,email
 1	a@corp.com
 @@ DATA main users id,email
@@ -57,6 +59,7 @@ grep -q 'a@corp.com\|b@corp.com\|x@corp.com' "$T/out" && fail "an original email
 expect_out '^3	\\N$' "NULL stays NULL"
 grep -q 'secrets' <<<"$(grep '^@@' "$T/out")" && fail "dropped table: schema or data emitted"
 expect_out '^@@ SCHEMA - - pre-data' "other schema entries pass"
+expect_out '^@@ SCHEMA main schema pre-data' "whole-section scripts pass"
 expect_out '^@@ DOCS - books-1 - rows=2 seq=0$' "docs filtered"
 expect_out '"author":\{"email":"anon-[0-9a-f]{16}@example.invalid"\}' "document email rewritten"
 grep -q '"token"' "$T/out" && fail "removed key still present"

@@ -9,10 +9,10 @@
  * A list option is given as name=a,b,c.  INPUT holds entries, each
  * starting with a header line
  *
- *   @@ KIND SCHEMA OBJECT [SECTION|COLUMNS]
+ *   @@ KIND SCHEMA OBJECT [SECTION|COLUMNS [KEY=VALUE]]
  *
  * (KIND = DATA, DOCS, SCHEMA, POSTLOAD, META; "-" for none; DATA columns
- * comma-separated) followed by the payload lines.  Output: one header
+ * comma-separated; one optional attribute) followed by the payload lines.  Output: one header
  * line per emitted entry, "@@ KIND SCHEMA OBJECT SECTION rows=N seq=S",
  * then its payload.  Exit status = the envsync_status of the run; the
  * error message and the log go to stderr.
@@ -188,7 +188,8 @@ sink_put(envsync_sink *sink, const envsync_entry *e, const void *data, size_t le
 
 typedef struct pending {
     envsync_entry e;
-    char schema[256], object[256], extra[1024];
+    envsync_attr attr;
+    char schema[256], object[256], extra[1024], attrbuf[256];
     char *data;
     size_t len, cap;
     int have;
@@ -294,7 +295,9 @@ main(int argc, char **argv)
             if ((st = flush(pl, state, &p, &sink)) != ENVSYNC_OK)
                 break;
             p.extra[0] = '\0';
-            if (sscanf(line + 3, "%31s %255s %255s %1023s", kind, p.schema, p.object, p.extra) < 3) {
+            p.attrbuf[0] = '\0';
+            if (sscanf(line + 3, "%31s %255s %255s %1023s %255s", kind, p.schema, p.object, p.extra,
+                       p.attrbuf) < 3) {
                 fprintf(stderr, "bad header: %s", line);
                 return 2;
             }
@@ -311,6 +314,13 @@ main(int argc, char **argv)
                 p.e.columns = p.extra;
             } else if (p.extra[0]) {
                 p.e.section = p.extra;
+            }
+            if ((c = strchr(p.attrbuf, '=')) != NULL) {
+                *c = '\0';
+                p.attr.key = p.attrbuf;
+                p.attr.value = c + 1;
+                p.e.attrs = &p.attr;
+                p.e.nattrs = 1;
             }
             p.e.seq = seqs++;
             p.have = 1;
