@@ -155,6 +155,8 @@ $out"
     printf '%s\n' "$out" | grep -F "$name" | grep -Fq "$T/src" \
         && fail "plugin $name loaded from the build tree, not $PLUGDIR"
 done
+# the compiled-in plugin directory is where the runtime stage puts them
+grep -aq '/usr/lib/envsync' "$BIN" || fail "the binary's compiled-in plugin dir is not /usr/lib/envsync"
 # the Dockerfile's CMD
 "$BIN" --help >/dev/null 2>&1 || fail "envsync --help (the image's CMD) failed"
 
