@@ -26,8 +26,10 @@ static const envsync_host *g_host;
 static const envsync_option s3_options[] = {
     { "bucket", ENVSYNC_OPT_STRING, ENVSYNC_OPT_REQUIRED, NULL, "bucket name" },
     { "endpoint", ENVSYNC_OPT_STRING, 0, NULL,
-      "S3 endpoint URL (default https://s3.<region>.amazonaws.com)" },
-    { "region", ENVSYNC_OPT_STRING, 0, "us-east-1", "signing region" },
+      "S3 endpoint URL (default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, "
+      "else https://s3.<region>.amazonaws.com)" },
+    { "region", ENVSYNC_OPT_STRING, 0, "us-east-1",
+      "signing region (unset: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)" },
     { "path_style", ENVSYNC_OPT_BOOL, 0, NULL,
       "path-style addressing (default: true when endpoint is set, else virtual-hosted)" },
     { "access_key_id", ENVSYNC_OPT_STRING, 0, NULL, "access key id (else the AWS SDK chain)" },
@@ -318,6 +320,7 @@ s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char
     es_http_request req;
     es_http_result hr;
     char where[1024], code[128], msg[384];
+    char *diag_region = NULL;
     envsync_status st = ENVSYNC_ERR_OTHER;
 
     memset(&g, 0, sizeof g);
@@ -419,8 +422,10 @@ s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char
         d.range = "bytes=0-0";
         d.sink = NULL;
         es_http_response_init(&dr);
-        if (s3_do(s, cl, &d, &dr, derr, sizeof derr) != ENVSYNC_OK && dr.body.len)
+        if (s3_do(s, cl, &d, &dr, derr, sizeof derr) != ENVSYNC_OK && dr.body.len) {
             s3_xml_error(dr.body.data, dr.body.len, code, sizeof code, msg, sizeof msg);
+            diag_region = s3_xml_find(dr.body.data, dr.body.len, "Region");
+        }
         es_http_response_free(&dr);
     }
     st = classify_code(resp->status, code, c);
@@ -429,10 +434,22 @@ s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char
     {
         /* AWS names the bucket's region when it is not the signing one */
         char breg[64];
-        if ((resp->status == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
-             strcmp(code, "PermanentRedirect") == 0) &&
-            es_http_header_get(resp, "x-amz-bucket-region", breg, sizeof breg) == 0 &&
-            strcmp(breg, s->region) != 0) {
+        char *xreg = NULL;
+        int hint = 0;
+        if (resp->status == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+            strcmp(code, "PermanentRedirect") == 0) {
+            if (es_http_header_get(resp, "x-amz-bucket-region", breg, sizeof breg) == 0) {
+                hint = 1;
+            } else if ((xreg = diag_region) != NULL ||
+                       (resp->body.len &&
+                        (xreg = s3_xml_find(resp->body.data, resp->body.len, "Region")))) {
+                diag_region = NULL;
+                s3_fmt(breg, sizeof breg, "%s", xreg);
+                hint = *breg != '\0';
+                free(xreg);
+            }
+        }
+        if (hint && strcmp(breg, s->region) != 0) {
             s3_fmt(err, errlen, "%s %s: HTTP %ld %s: the bucket is in region %s, not %s "
                    "(set region = \"%s\")", c->method, where, resp->status,
                    *code ? code : "PermanentRedirect", breg, s->region, breg);
@@ -449,6 +466,7 @@ s3_do1(s3 *s, es_http_client *cl, const s3_call *c, es_http_response *resp, char
                  *code ? " " : "", code, *msg ? ": " : "", msg,
                  resp->attempts > 1 ? " (after retries)" : "");
 out:
+    free(diag_region);
     es_buf_free(&path);
     es_buf_free(&url);
     es_buf_free(&host);
@@ -571,13 +589,27 @@ s3_init(envsync_ctx *ctx, void **state)
         return h->error(ctx, ENVSYNC_ERR_OTHER, "curl_global_init failed");
     }
     s->bucket = xstrdup(h->opt_string(ctx, "bucket"));
+    /* like the SDKs: AWS_REGION / AWS_DEFAULT_REGION when not configured
+     * (EKS injects AWS_REGION), AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL */
     v = h->opt_string(ctx, "region");
+    if (!h->opt_isset(ctx, "region")) {
+        const char *e = getenv("AWS_REGION");
+        if (!e || !*e)
+            e = getenv("AWS_DEFAULT_REGION");
+        if (e && *e)
+            v = e;
+    }
     s->region = xstrdup(v && *v ? v : "us-east-1");
     if (!s->bucket || !*s->bucket) {
         st = cfg_error(s, "bucket", "must not be empty");
         goto fail;
     }
     ep = h->opt_string(ctx, "endpoint");
+    if (!ep || !*ep) {
+        ep = getenv("AWS_ENDPOINT_URL_S3");
+        if (!ep || !*ep)
+            ep = getenv("AWS_ENDPOINT_URL");
+    }
     if (ep && *ep) {
         if ((st = parse_endpoint(s, ep)) != ENVSYNC_OK)
             goto fail;

@@ -1,8 +1,9 @@
 #!/bin/bash
 # s3 plugin failure classes against the real S3: wrong secret and unknown
 # access key (exit 6, secret never printed), missing bucket (exit 10,
-# NoSuchBucket), unreachable endpoint (exit 5), invalid options (exit 3
-# with file:line); nothing is left behind by a failed store.
+# NoSuchBucket), wrong region (exit 3, the bucket's region named),
+# unreachable endpoint (exit 5), invalid options (exit 3 with file:line);
+# nothing is left behind by a failed store.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/plugins/s3/tests/s3lib.sh"
 set -e
@@ -28,6 +29,12 @@ run_envsync run -c "$T/nobucket.conf" nob
 expect_rc 10 "missing bucket"
 expect_out "NoSuchBucket" "missing bucket names the S3 error code"
 expect_out "$BUCKET-missing" "missing bucket names the bucket"
+
+s3_conf "$T/region.conf" region 'retries = 1;'
+sed -i "s/region = \"$S3_REGION\"/region = \"xx-nowhere-9\"/" "$T/region.conf"
+run_envsync run -c "$T/region.conf" region
+expect_rc 3 "wrong region"
+expect_out "bucket is in region $S3_REGION" "wrong region: the right one is named"
 
 ENDPOINT="http://127.0.0.1:1" s3_conf "$T/down.conf" down 'retries = 1;'
 run_envsync run -c "$T/down.conf" down

@@ -50,6 +50,12 @@ set -e
 [ "$rc" = 13 ] || fail "get of a removed key: exit $rc, expected 13"
 grep -q "obj/1" "$T/err" || fail "not-found message does not name the key"
 
+# endpoint and region from the environment, as the AWS SDKs take them
+echo "env endpoint" | AWS_ENDPOINT_URL_S3=$S3_ENDPOINT AWS_REGION=$S3_REGION \
+    "$DRIVE" "$SO" put obj/env bucket="$BUCKET" access_key_id="$S3_ACCESS_KEY" \
+    secret_access_key="$S3_SECRET_KEY" || fail "put with AWS_ENDPOINT_URL_S3 failed"
+[ "$(drive get obj/env)" = "env endpoint" ] || fail "object stored via AWS_ENDPOINT_URL_S3 differs"
+
 # virtual-hosted style: http://BUCKET.localhost:PORT/key (curl resolves
 # *.localhost to the loopback address)
 port=${S3_ENDPOINT##*:}
