@@ -545,6 +545,11 @@ pg_restore_begin(envsync_ctx *ctx, void *state)
         return pg_host->error(ctx, ENVSYNC_ERR_REFUSED,
                               "the artifact holds a \"%s\" backup; the postgres plugin "
                               "restores only \"%s\" artifacts", engine, PG_ENGINE);
+    if (strcmp(s->c.dbname, s->c.maintenance_db) == 0)
+        return pg_host->error(ctx, ENVSYNC_ERR_CONFIG,
+                              "%s: cannot restore into \"%s\", the maintenance database "
+                              "(set maintenance_db to another database)",
+                              pg_host->opt_where(ctx, "database"), s->c.dbname);
     pg_restore_free(s->rs);
     rs = s->rs = calloc(1, sizeof *rs);
     if (!rs)

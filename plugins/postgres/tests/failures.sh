@@ -81,6 +81,12 @@ expect_out 'production' "production guard message"
 pg_exists "$dst" && fail "production guard: target created"
 pg_exists "${dst}_envsync_new" && fail "production guard: temporary database created"
 
+# 5b. restoring into the maintenance database is refused
+pg_conf "$T/m.conf" maint "$src" postgres
+run_envsync -c "$T/m.conf" run maint
+expect_rc 3 "restore into the maintenance database"
+expect_out 'maintenance database' "maintenance database message"
+
 # 6. an artifact from another engine (the core's test engine, if built)
 if ls "$top_builddir"/tests/plugins/.libs/testdb.so >/dev/null 2>&1; then
     mkdir -p "$T/tdb/x"
