@@ -256,26 +256,42 @@ fi
 if over_budget valgrind; then
     :
 elif [ ${#UNIT_PROGS[@]} -gt 0 ]; then
-    stage "valgrind: ${#UNIT_PROGS[@]} unit test programs"
-    mkdir -p "$LOGS/valgrind"
+    stage "valgrind: ${#UNIT_PROGS[@]} unit test programs, $JOBS at a time"
+    VG=$LOGS/valgrind
+    mkdir -p "$VG"
+    # A makefile read after the build's own, so each program runs under
+    # exactly the environment `make check` gives it (AM_TESTS_ENVIRONMENT)
+    # and make -j runs them in parallel.  Each rule writes NAME.rc.
+    {
+        echo "VALGRIND_CMD = valgrind -q --leak-check=full --show-leak-kinds=definite,possible \\"
+        echo "  --errors-for-leak-kinds=definite,possible --error-exitcode=1 --num-callers=30 \\"
+        echo "  --suppressions=$SRC/tests/rig/valgrind.supp"
+        targets=()
+        for p in "${UNIT_PROGS[@]}"; do
+            n=$(basename "$p")
+            targets+=("test-all-vg-$n")
+            printf 'test-all-vg-%s:\n' "$n"
+            printf '\t@%s\n\t%s\n' \
+                "\$(AM_TESTS_ENVIRONMENT) unset ENVSYNC_RIG_ENV; CK_FORK=no; CK_DEFAULT_TIMEOUT=600; ENVSYNC_REQUIRE_SERVERS=0; ENVSYNC_TEST_VALGRIND=1; export CK_FORK CK_DEFAULT_TIMEOUT ENVSYNC_REQUIRE_SERVERS ENVSYNC_TEST_VALGRIND; \\" \
+                "timeout --kill-after=30 900 \$(LIBTOOL) --mode=execute \$(VALGRIND_CMD) ./$p > $VG/$n.log 2>&1; echo \$\$? > $VG/$n.rc"
+        done
+        echo "test-all-vg: ${targets[*]}"
+        echo ".PHONY: test-all-vg ${targets[*]}"
+    } > "$VG/valgrind.mk"
+    run "$DEBUG" "$LOGS/valgrind.log" 2400 \
+        make -k -j"$JOBS" --no-print-directory -f Makefile -f "$VG/valgrind.mk" test-all-vg
     for p in "${UNIT_PROGS[@]}"; do
-        log=$LOGS/valgrind/$(basename "$p").log
+        n=$(basename "$p")
+        log=$VG/$n.log
         if [ ! -x "$DEBUG/$p" ]; then
             record FAIL "valgrind:$p (not built)" "$LOGS/check.log"
             continue
         fi
-        run "$DEBUG" "$log" 600 env -u ENVSYNC_RIG_ENV \
-            top_srcdir="$SRC" top_builddir="$DEBUG" \
-            ENVSYNC_PLUGIN_PATH="$(mkvar "$DEBUG" ENVSYNC_TEST_PLUGIN_PATH)" \
-            CK_FORK=no CK_DEFAULT_TIMEOUT=600 ENVSYNC_REQUIRE_SERVERS=0 \
-            ./libtool --mode=execute valgrind -q \
-                --leak-check=full --show-leak-kinds=definite,possible \
-                --errors-for-leak-kinds=definite,possible --error-exitcode=1 \
-                --track-origins=yes --num-callers=30 \
-                --suppressions="$SRC/tests/rig/valgrind.supp" "./$p"
-        case $? in
+        case $(cat "$VG/$n.rc" 2>/dev/null) in
             0) record PASS "valgrind:$p" "$log" ;;
             77) record SKIP "valgrind:$p" "$log" ;;
+            124|137) record FAIL "valgrind:$p (timed out after 900 s)" "$log" ;;
+            '') record FAIL "valgrind:$p (did not run)" "$LOGS/valgrind.log" ;;
             *) record FAIL "valgrind:$p" "$log" ;;
         esac
     done
