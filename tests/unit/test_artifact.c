@@ -358,14 +358,14 @@ START_TEST(test_tar_names)
 END_TEST
 
 /* Exhaustive loops (every truncation point) step by $ENVSYNC_TEST_STRIDE
- * (default 1: every point).  scripts/test-all.sh sets a stride for the
- * valgrind run only, where each read costs ~100x; the ASan run and plain
+ * (default 1: every point; 13 when $ENVSYNC_TEST_VALGRIND is set, as
+ * scripts/test-all.sh does for the valgrind run only, where each read costs ~100x; the ASan run and plain
  * `make check` still try every point. */
 static size_t
 stride(void)
 {
     const char *s = getenv("ENVSYNC_TEST_STRIDE");
-    long v = s ? strtol(s, NULL, 10) : 1;
+    long v = s ? strtol(s, NULL, 10) : getenv("ENVSYNC_TEST_VALGRIND") ? 13 : 1;
 
     return v > 0 ? (size_t)v : 1;
 }
