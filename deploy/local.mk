@@ -74,5 +74,5 @@ deploy-check:
 
 clean-local: clean-local-deploy
 clean-local-deploy:
-	-rm -rf deploy/tests/node
+	-rm -rf deploy/tests/node deploy/tests/kubectl-1.20
 .PHONY: clean-local-deploy
