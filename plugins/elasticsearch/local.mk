@@ -23,7 +23,8 @@ ES_TESTS = plugins/elasticsearch/tests/roundtrip.sh plugins/elasticsearch/tests/
 TESTS += $(ES_TESTS)
 dist_check_SCRIPTS += $(ES_TESTS)
 EXTRA_DIST += plugins/elasticsearch/tests/es-lib.sh plugins/elasticsearch/tests/esutil.py
-EXTRA_DIST += plugins/elasticsearch/README.md bench/elasticsearch/bench.sh
+EXTRA_DIST += plugins/elasticsearch/README.md bench/elasticsearch/bench.sh \
+	docs/benchmarks-elasticsearch.md
 
 # Unit tests of the response scanner
 check_PROGRAMS += plugins/elasticsearch/tests/test_json
