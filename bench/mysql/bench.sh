@@ -19,7 +19,8 @@
 # Environment: MYSQL_HOST MYSQL_PORT MYSQL_USER (or ENVSYNC_RIG_ENV naming
 # a file that sets them), SCALE (default 80000 editions, ~200 MB of table
 # data), THREADS (default 2), KEEP=1 keeps the databases and files,
-# REUSE=1 reuses an existing source database (same SCALE!).
+# REUSE=1 reuses an existing source database (same SCALE!), ROUNDS=N
+# (default 1) runs methods 1-3 N times, interleaved, and reports medians.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +32,7 @@ fi
 MYSQL_USER=${MYSQL_USER:-root}
 SCALE=${SCALE:-80000}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-1}
 builddir=${top_builddir:-$PWD}
 ENVSYNC=${ENVSYNC:-$builddir/envsync}
 export ENVSYNC_PLUGIN_PATH=${ENVSYNC_PLUGIN_PATH:-$builddir/plugins/mysql/.libs:$builddir/plugins/file/.libs}
@@ -56,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 # measure NAME CMD...: run under /usr/bin/time -v; sets wall_NAME (s) rss_NAME (KiB)
-declare -A WALL RSS
+declare -A WALL RSS ALL
 measure() {
     local name=$1; shift
     /usr/bin/time -v -o "$W/$name.time" "$@"
@@ -105,29 +107,50 @@ jobs = ( {
                 database = "esbench_envsync"; jobs = $THREADS; };
 } );
 EOF
-echo "# envsync" >&2
-measure envsync "$ENVSYNC" -c "$W/envsync.conf" run bench 2> "$W/envsync.log"
-size_envsync=$(size_of "$W/store/bench")
-checksum_db esbench_envsync > "$W/envsync.sum"
+for r in $(seq 1 "$ROUNDS"); do
+    # each round starts from empty targets and stores
+    cleanup_dbs
+    rm -rf "$W/store" "$W/myd" "$W/dump.sql.gz"
+    mkdir -p "$W/store"
+    echo "# round $r: envsync" >&2
+    measure envsync_$r "$ENVSYNC" -c "$W/envsync.conf" run bench 2> "$W/envsync_$r.log"
+    size_envsync=$(size_of "$W/store/bench")
+    checksum_db esbench_envsync > "$W/envsync.sum"
 
-# 2. reference pipeline: mysqldump | gzip -1 ... gzip -d | mysql
-echo "# mysqldump | gzip" >&2
-measure dump_out sh -c "mysqldump --no-defaults -h'$MYSQL_HOST' -P'$MYSQL_PORT' -u'$MYSQL_USER' \
-    --single-transaction --routines --triggers --events '$SRC' | gzip -1 > '$W/dump.sql.gz'"
-q "DROP DATABASE IF EXISTS esbench_dump; CREATE DATABASE esbench_dump"
-measure dump_in sh -c "gzip -d < '$W/dump.sql.gz' | mariadb --no-defaults -h'$MYSQL_HOST' -P'$MYSQL_PORT' \
-    -u'$MYSQL_USER' esbench_dump"
-size_dump=$(size_of "$W/dump.sql.gz")
-checksum_db esbench_dump > "$W/dump.sum"
+    # 2. reference pipeline: mysqldump | gzip -1 ... gzip -d | mysql
+    echo "# round $r: mysqldump | gzip" >&2
+    measure dump_out_$r sh -c "mysqldump --no-defaults -h'$MYSQL_HOST' -P'$MYSQL_PORT' -u'$MYSQL_USER' \
+        --single-transaction --routines --triggers --events '$SRC' | gzip -1 > '$W/dump.sql.gz'"
+    q "DROP DATABASE IF EXISTS esbench_dump; CREATE DATABASE esbench_dump"
+    measure dump_in_$r sh -c "gzip -d < '$W/dump.sql.gz' | mariadb --no-defaults -h'$MYSQL_HOST' -P'$MYSQL_PORT' \
+        -u'$MYSQL_USER' esbench_dump"
+    size_dump=$(size_of "$W/dump.sql.gz")
+    checksum_db esbench_dump > "$W/dump.sum"
 
-# 3. mydumper / myloader
-echo "# mydumper / myloader" >&2
-measure myd_out mydumper -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -B "$SRC" \
-    -t "$THREADS" -c -r 50000 -G -E -R -o "$W/myd"
-measure myd_in myloader -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -B esbench_myd \
-    -t "$THREADS" -o -d "$W/myd"
-size_myd=$(size_of "$W/myd")
-checksum_db esbench_myd > "$W/myd.sum"
+    # 3. mydumper / myloader
+    echo "# round $r: mydumper / myloader" >&2
+    measure myd_out_$r mydumper -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -B "$SRC" \
+        -t "$THREADS" -c -r 50000 -G -E -R -o "$W/myd"
+    measure myd_in_$r myloader -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -B esbench_myd \
+        -t "$THREADS" -o -d "$W/myd"
+    size_myd=$(size_of "$W/myd")
+    checksum_db esbench_myd > "$W/myd.sum"
+
+done
+# medians over the rounds (times), maxima (RSS)
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for m in envsync dump_out dump_in myd_out myd_in; do
+    vals=() rss=0
+    for r in $(seq 1 "$ROUNDS"); do
+        vals+=("${WALL[${m}_$r]}")
+        [ "${RSS[${m}_$r]}" -gt "$rss" ] && rss=${RSS[${m}_$r]}
+    done
+    WALL[$m]=$(median "${vals[@]}")
+    RSS[$m]=$rss
+    ALL[$m]=$(IFS=/; echo "${vals[*]}")
+done
+cp "$W/envsync_$ROUNDS.log" "$W/envsync.log"
 
 # 4. engine ceiling: server-side files, no client
 echo "# engine ceiling" >&2
@@ -187,6 +210,10 @@ cat <<EOF
 
 Source: $rows rows (estimate), $data_mb MiB table data + $index_mb MiB indexes
 (generated in ${gen_s}s). $(nproc) CPUs (shared), server on loopback.
+
+Times are medians of $ROUNDS interleaved round(s); all rounds (s): envsync ${ALL[envsync]};
+mysqldump ${ALL[dump_out]} + ${ALL[dump_in]}; mydumper ${ALL[myd_out]} + ${ALL[myd_in]}.
+Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 
 | method | dump s | load s | total s | peak RSS MiB | stored MiB | total vs envsync |
 |---|---:|---:|---:|---:|---:|---:|
