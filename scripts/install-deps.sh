@@ -30,6 +30,8 @@ PACKAGES=(
     curl python3 zstd procps iproute2 ca-certificates
     # deploy/tests: YAML lint, the generator, schema checks run by node
     yamllint python3-yaml nodejs
+    # bench/ comparisons (bench/*/bench.sh), not needed by make check
+    mydumper pgcopydb awscli
 )
 # deploy/tests: kubectl (Kustomize) and npm from Debian unless the machine
 # has them already (another vendor's kubectl or nodejs package ships the

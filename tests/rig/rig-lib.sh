@@ -8,7 +8,7 @@
 # Every server directory holds an `env` fragment while its server runs;
 # env.sh is rebuilt from the fragments whenever a server starts or stops.
 
-RIG_TIMEOUT=${RIG_START_TIMEOUT:-60}
+RIG_TIMEOUT=${RIG_START_TIMEOUT:-120}
 
 rig_log() { echo "rig: $*" >&2; }
 

@@ -4,7 +4,7 @@
 # Starts throwaway servers for the integration tests in DIR (created if
 # missing): PostgreSQL 15, MariaDB 10.11 and a real S3 (Swift + s3api), all
 # on 127.0.0.1.  With no server names it starts all three.  Waits until each
-# one answers (bounded by RIG_START_TIMEOUT, default 60 s) and writes
+# one answers (bounded by RIG_START_TIMEOUT, default 120 s) and writes
 # DIR/env.sh with their coordinates:
 #     PGHOST PGPORT PGUSER PGSOCKET_DIR
 #     MYSQL_HOST MYSQL_PORT MYSQL_USER MYSQL_SOCKET
