@@ -5,7 +5,8 @@
 # timeout / transient error with no artifact visible and no multipart
 # upload left open.
 #
-# Opt-in (ENVSYNC_S3_KILL=1): it stops the shared S3 for everyone using it.
+# Opt-in (ENVSYNC_S3_KILL=1): it stops the shared S3 for everyone using it,
+# so run it alone (not beside other S3 tests under make -j).
 # It needs the Swift directory of the rig ($ENVSYNC_RIG_DIR/s3, or
 # $ENVSYNC_RIG_DIR as written by start-s3.sh) with `pids` and
 # etc/proxy-server.conf.

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 import sys
+import time
 import urllib.parse
 import http.client
 import xml.etree.ElementTree as ET
@@ -68,17 +69,20 @@ class S3:
         hdrs["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
                                  "Signature=%s" % (self.ak, scope, ";".join(names), sig))
         url = path + ("?" + query if query else "")
-        for attempt in range(3):
+        for attempt in range(8):
             try:
                 c = self._conn()
                 c.request(method, url, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
+                if r.status in (500, 503) and attempt < 7:
+                    raise ConnectionError("HTTP %d" % r.status)
                 return r.status, data
-            except (ConnectionError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException):
                 self.conn = None
-                if attempt == 2:
+                if attempt == 7:
                     raise
+                time.sleep(0.2 * (attempt + 1))
         raise RuntimeError("unreachable")
 
 
@@ -129,8 +133,12 @@ def on_all(keys, bucket, method, threads=4):
     def run(part):
         s3 = S3()
         for k in part:
-            st, data = s3.request(method, bucket, k,
-                                  body=k.encode() if method == "PUT" else b"")
+            try:
+                st, data = s3.request(method, bucket, k,
+                                      body=k.encode() if method == "PUT" else b"")
+            except Exception as e:      # noqa: BLE001 - reported below
+                errors.append("%s %s: %s" % (method, k, e))
+                return
             if st >= 300 and st != 404:
                 errors.append("put %s: HTTP %d %s" % (k, st, data[:300]))
                 return
