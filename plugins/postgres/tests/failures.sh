@@ -81,6 +81,15 @@ expect_out 'production' "production guard message"
 pg_exists "$dst" && fail "production guard: target created"
 pg_exists "${dst}_envsync_new" && fail "production guard: temporary database created"
 
+# 5a. a pg_dump older than the server: clear configuration error
+printf '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n' >"$T/old_pg_dump"
+chmod +x "$T/old_pg_dump"
+backup_conf "$T/o.conf" oldpgdump "$PGHOST" "$PGPORT" "$PGUSER" "$src" "pg_dump = \"$T/old_pg_dump\";"
+run_envsync -c "$T/o.conf" run oldpgdump
+expect_rc 3 "pg_dump older than the server"
+expect_out 'is pg_dump 9 but the server is PostgreSQL 1[0-9]' "old pg_dump message"
+no_artifact oldpgdump
+
 # 5b. restoring into the maintenance database is refused
 pg_conf "$T/m.conf" maint "$src" postgres
 run_envsync -c "$T/m.conf" run maint
