@@ -6,6 +6,12 @@
  * being filled, up to `concurrency` uploading); write() blocks while all
  * are busy.  Nothing else grows with the artifact except the ETag list.
  *
+ * S3 allows 10000 parts per object.  So that a stream of unknown length
+ * never hits that wall, the part size doubles every `part_growth` parts
+ * (2500 by default: 16M parts up to 40 GiB, then 32M, 64M, 128M, capped at
+ * 5 GiB), which takes the limit from 160 GiB to 600 GiB at the defaults;
+ * only artifacts beyond the first step pay the larger buffers.
+ *
  * Visibility: the object exists only after CompleteMultipartUpload (or
  * the single PUT of an object smaller than one part).  Any failure or
  * abort joins the workers first (no part still in flight) and then sends
@@ -25,6 +31,7 @@ enum { PART_FREE = 0, PART_FILLING, PART_QUEUED, PART_BUSY };
 
 typedef struct part {
     char *buf;
+    size_t cap;
     size_t len;
     int number;
     int state;
@@ -38,6 +45,7 @@ typedef struct s3_writer {
     part *parts;
     int nbuf;
     part *fill;
+    size_t target;         /* size the part being filled will have */
     char *upload_id;
     int completed;
     part **queue;          /* FIFO, capacity nbuf */
@@ -246,6 +254,18 @@ start_upload(s3_writer *w)
     return ENVSYNC_OK;
 }
 
+/* size of part number n (from 1): part_size doubled every part_growth */
+static size_t
+part_size_for(const s3 *s, int n)
+{
+    size_t size = s->part_size;
+    int steps = s->part_growth > 0 ? (n - 1) / s->part_growth : 0;
+
+    while (steps-- > 0 && size < S3_MAX_PART / 2)
+        size *= 2;
+    return size > S3_MAX_PART ? S3_MAX_PART : size;
+}
+
 /* a free buffer to fill (allocating up to nbuf), waiting if all are busy */
 static envsync_status
 take_buffer(s3_writer *w)
@@ -262,10 +282,18 @@ take_buffer(s3_writer *w)
         for (i = 0; i < w->nbuf; i++) {
             part *p = &w->parts[i];
             if (p->state == PART_FREE) {
-                if (!p->buf && !(p->buf = malloc(w->s->part_size))) {
-                    fail_locked(w, ENVSYNC_ERR_OTHER, "out of memory (part buffer)");
-                    break;
+                /* the part this buffer will hold is the next one numbered */
+                size_t want = part_size_for(w->s, w->next_number + 1);
+                if (p->cap < want) {
+                    free(p->buf);
+                    p->cap = 0;
+                    if (!(p->buf = malloc(want))) {
+                        fail_locked(w, ENVSYNC_ERR_OTHER, "out of memory (part buffer)");
+                        break;
+                    }
+                    p->cap = want;
                 }
+                w->target = want;
                 p->state = PART_FILLING;
                 p->len = 0;
                 w->fill = p;
@@ -367,13 +395,13 @@ s3_write(envsync_ctx *ctx, void *writer, const void *data, size_t len)
         if (!w->fill) {
             if ((st = take_buffer(w)) != ENVSYNC_OK)
                 return report(w);
-        } else if (w->fill->len == w->s->part_size) {
+        } else if (w->fill->len == w->target) {
             /* flushed lazily, so an object of exactly one part is one PUT */
             if ((st = enqueue_fill(w)) != ENVSYNC_OK)
                 return st;
             continue;
         }
-        n = w->s->part_size - w->fill->len;
+        n = w->target - w->fill->len;
         if (n > len)
             n = len;
         memcpy(w->fill->buf + w->fill->len, p, n);

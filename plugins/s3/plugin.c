@@ -42,6 +42,8 @@ static const envsync_option s3_options[] = {
     { "sse_kms_key_id", ENVSYNC_OPT_STRING, 0, NULL, "KMS key id for sse = aws:kms" },
     { "storage_class", ENVSYNC_OPT_STRING, 0, NULL, "storage class, e.g. STANDARD_IA" },
     { "part_size", ENVSYNC_OPT_SIZE, 0, "16M", "multipart part size (>= 5M)" },
+    { "part_growth", ENVSYNC_OPT_INT, 0, "2500",
+      "double the part size every this many parts (S3 allows 10000 parts)" },
     { "range_size", ENVSYNC_OPT_SIZE, 0, "8M", "ranged GET size for fetch" },
     { "concurrency", ENVSYNC_OPT_INT, 0, "4", "parallel part uploads / ranged GETs" },
     { "request_timeout", ENVSYNC_OPT_DURATION, 0, "5m", "deadline of one HTTP request" },
@@ -652,6 +654,12 @@ s3_init(envsync_ctx *ctx, void **state)
         goto fail;
     }
     s->part_size = (size_t)n;
+    n = h->opt_int(ctx, "part_growth");
+    if (n < 1 || n > S3_MAX_PARTS) {
+        st = cfg_error(s, "part_growth", "must be between 1 and %d", S3_MAX_PARTS);
+        goto fail;
+    }
+    s->part_growth = (int)n;
     n = h->opt_int(ctx, "range_size");
     if (n < 64 * 1024 || n > (int64_t)1 << 30) {
         st = cfg_error(s, "range_size", "must be between 64k and 1G");

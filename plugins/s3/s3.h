@@ -26,6 +26,7 @@
 
 #define S3_ERRLEN 512
 #define S3_MIN_PART (5u * 1024 * 1024)
+#define S3_MAX_PART ((size_t)5 << 30)
 #define S3_MAX_PARTS 10000
 
 /* ------------------------------------------------------------ credentials */
@@ -85,6 +86,7 @@ typedef struct s3 {
     char *sse_kms_key_id;
     char *storage_class;
     size_t part_size;
+    int part_growth;       /* parts per doubling of the part size */
     size_t range_size;
     int concurrency;
     int max_keys;

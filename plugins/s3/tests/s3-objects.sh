@@ -1,7 +1,8 @@
 #!/bin/bash
 # Plugin-level tests (s3drive: the storage callbacks behind a minimal host)
 # against the real S3: object sizes around the part and range boundaries
-# (0, 1, part-1, part, part+1, several parts), byte-exact round trips,
+# (0, 1, part-1, part, part+1, several parts), growing part sizes,
+# byte-exact round trips,
 # create-if-absent (exit 12), missing object (exit 13), remove, list, and
 # virtual-hosted-style addressing (Swift's storage_domain is localhost).
 . "$top_srcdir/tests/lib.sh"
@@ -24,6 +25,14 @@ for size in 0 1 $((P - 1)) $P $((P + 1)) $((3 * P + 7)); do
     cmp -s "$T/in" "$T/out" || fail "object of $size bytes differs after the round trip"
 done
 no_uploads_left
+
+# part sizes grow (part_growth = 2: 5M, 5M, 10M...): the 3-part-and-a-bit
+# object takes 3 parts instead of 4 (a multipart ETag ends in -<parts>)
+"$DRIVE" "$SO" put grow/x $O part_growth=2 <"$T/data" || fail "put with growing parts failed"
+drive get grow/x | cmp -s - "$T/data" || fail "object with growing parts differs"
+case $(s3u etag "$BUCKET" grow/x) in *-3) ;; *) fail "growing parts: ETag $(s3u etag "$BUCKET" grow/x), expected 3 parts";; esac
+case $(s3u etag "$BUCKET" "obj/$((3 * P + 7))") in *-4) ;; *) fail "fixed parts: expected 4 parts";; esac
+drive rm grow/x
 
 n=$(drive list obj/ | wc -l)
 [ "$n" = 6 ] || fail "list obj/ gave $n objects, expected 6"

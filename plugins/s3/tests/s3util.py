@@ -13,6 +13,7 @@ S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY from the environment.
     s3util.py put-artifacts BUCKET PREFIX N  N tiny PREFIX<UTC timestamp>.envsync
     s3util.py rm-prefix BUCKET PREFIX
     s3util.py rmbucket BUCKET
+    s3util.py etag BUCKET KEY              the object's ETag (multipart: "md5-N")
 """
 import datetime
 import hashlib
@@ -40,6 +41,7 @@ class S3:
         self.ak = os.environ["S3_ACCESS_KEY"]
         self.sk = os.environ["S3_SECRET_KEY"]
         self.conn = None
+        self.last_headers = {}
 
     def _conn(self):
         if self.conn is None:
@@ -75,6 +77,7 @@ class S3:
                 c.request(method, url, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
+                self.last_headers = {k.lower(): v for k, v in r.getheaders()}
                 if r.status in (500, 503) and attempt < 7:
                     raise ConnectionError("HTTP %d" % r.status)
                 return r.status, data
@@ -176,6 +179,11 @@ def main(argv):
             keys = ["%s%s.envsync" % (prefix, (base + datetime.timedelta(seconds=i))
                                       .strftime("%Y%m%dT%H%M%SZ")) for i in range(n)]
         on_all(keys, bucket, "PUT")
+    elif cmd == "etag":
+        st, data = s3.request("HEAD", bucket, rest[0])
+        if st != 200:
+            raise SystemExit("head: HTTP %d" % st)
+        print(s3.last_headers.get("etag", "").strip('"'))
     elif cmd == "rmbucket":
         st, data = s3.request("DELETE", bucket)
         if st not in (204, 404):
