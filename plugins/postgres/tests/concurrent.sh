@@ -55,4 +55,26 @@ pids=""
     fail "the ALTER leaked into the backup"
 [ "$(q -d "$dst" -c "SELECT count(*) FROM growing")" = 50 ] || fail "rows inserted during the backup leaked into it"
 [ "$(q -d "$dst" -c "SELECT count(*) FROM slow")" = 6 ] || fail "filtered table rows"
+
+# connection lost mid-backup: terminate the backup's sessions while it
+# copies; the run fails with a connection error and commits no artifact
+ES_JOBS=1 pg_conf "$T/kill.conf" killbackup "$src" "$dst" 'where = ( "public.slow: pg_sleep(0.5) IS NOT NULL" );'
+"$ENVSYNC" -c "$T/kill.conf" run killbackup >"$T/kill.out" 2>&1 &
+bg=$!
+pids="$bg"
+for _ in $(seq 1 600); do
+    n=$(q -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$src' AND wait_event = 'PgSleep' AND application_name = 'envsync'")
+    [ "$n" -gt 0 ] && break
+    kill -0 $bg 2>/dev/null || break
+    sleep 0.1
+done
+[ "$n" -gt 0 ] || fail "second backup never reached the slow table: $(cat "$T/kill.out")"
+q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$src' AND application_name = 'envsync'" >/dev/null
+set +e; wait $bg; rc=$?; set -e
+pids=""
+out=$(cat "$T/kill.out")
+expect_rc 5 "connection lost mid-backup"
+if find "$T/store/killbackup" -name '*.envsync' 2>/dev/null | grep -q .; then
+    fail "connection lost mid-backup: an artifact was committed"
+fi
 pass
