@@ -180,7 +180,13 @@ for t in $tables; do
         for (i = 0; i < n; i++) printf "%s %d %d %d\n", t, lo + i * step, lo + (i + 1) * step, i }'
 done > "$W/pieces.list"
 ceil_out_one() { q "SELECT * FROM $SRC.$1 WHERE id >= $2 AND id < $3 INTO OUTFILE '$W/pieces/$1.$4'"; }
-ceil_load_one() { q "SET foreign_key_checks=0, unique_checks=0; LOAD DATA INFILE '$W/pieces/$1.$4' INTO TABLE esbench_ceil.$1"; }
+ceil_load_one() {  # two loads into one table may deadlock: retry (as envsync does)
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        q "SET foreign_key_checks=0, unique_checks=0; LOAD DATA INFILE '$W/pieces/$1.$4' INTO TABLE esbench_ceil.$1" 2>/dev/null && return 0
+    done
+    q "SET foreign_key_checks=0, unique_checks=0; LOAD DATA INFILE '$W/pieces/$1.$4' INTO TABLE esbench_ceil.$1"
+}
 ceil_index_one() { if [ -s "$W/$1.idx" ]; then q "ALTER TABLE esbench_ceil.$1 $(cat "$W/$1.idx")"; fi; }
 export -f my q ceil_out_one ceil_load_one ceil_index_one
 export MYSQL_HOST MYSQL_PORT MYSQL_USER W SRC

@@ -259,6 +259,20 @@ log_warnings(struct my_restore *rs, MYSQL *m, const char *what)
     mysql_free_result(res);
 }
 
+/* Two loads into one table can deadlock (InnoDB's AUTO-INC and gap
+ * locks); the statement was rolled back as a whole, so run it again. */
+static int
+retryable(struct my_restore *rs, MYSQL *m, const char *what, int attempt)
+{
+    unsigned err = mysql_errno(m);
+
+    if ((err != ER_LOCK_DEADLOCK && err != ER_LOCK_WAIT_TIMEOUT) || attempt >= 10)
+        return 0;
+    my_host->log(rs->ctx, ENVSYNC_LOG_DEBUG, "%s: %s (attempt %d), retrying", what,
+                 mysql_error(m), attempt);
+    return 1;
+}
+
 static envsync_status
 load_insert(struct my_restore *rs, MYSQL *m, rs_job *j, char **names, size_t ncol,
             const char *what)
@@ -271,6 +285,7 @@ load_insert(struct my_restore *rs, MYSQL *m, rs_job *j, char **names, size_t nco
     uint64_t done = 0, batch = 0;
     envsync_status s = ENVSYNC_OK;
     int *kinds = calloc(ncol, sizeof(int));
+    int attempt, failed;
 
     if (!f || !kinds) {
         s = my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "%s: out of memory", what);
@@ -348,7 +363,12 @@ load_insert(struct my_restore *rs, MYSQL *m, rs_job *j, char **names, size_t nco
                 s = my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "%s: out of memory", what);
                 goto out;
             }
-            if (mysql_real_query(m, stmt.data, (unsigned long)stmt.len)) {
+            for (attempt = 1;; attempt++) {
+                failed = mysql_real_query(m, stmt.data, (unsigned long)stmt.len) != 0;
+                if (!failed || !retryable(rs, m, what, attempt))
+                    break;
+            }
+            if (failed) {
                 s = my_fail(rs->ctx, m, what);
                 goto out;
             }
@@ -398,7 +418,7 @@ load_job(struct my_restore *rs, MYSQL *m, rs_job *j)
     envsync_status s = ENVSYNC_OK;
     char what[400];
     infile_src src;
-    int no_infile;
+    int no_infile, attempt, failed;
 
     snprintf(what, sizeof(what), "load of table %s.%s chunk %llu", rs->newdb, j->t->name,
              (unsigned long long)j->seq);
@@ -441,12 +461,17 @@ load_job(struct my_restore *rs, MYSQL *m, rs_job *j)
             s = my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "%s: out of memory", what);
             goto out;
         }
-        src.p = j->data;
-        src.len = j->len;
-        src.pos = 0;
-        mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end, infile_error,
-                                       &src);
-        if (mysql_real_query(m, q.data, (unsigned long)q.len)) {
+        for (attempt = 1;; attempt++) {
+            src.p = j->data;
+            src.len = j->len;
+            src.pos = 0;
+            mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end,
+                                           infile_error, &src);
+            failed = mysql_real_query(m, q.data, (unsigned long)q.len) != 0;
+            if (!failed || !retryable(rs, m, what, attempt))
+                break;
+        }
+        if (failed) {
             unsigned err = mysql_errno(m);
 
             if (!infile_refused(err)) {
@@ -1403,8 +1428,10 @@ my_restore_abort(envsync_ctx *ctx, void *state)
             my_host->log(ctx, ENVSYNC_LOG_WARN, "removal of %s failed: %s", rs->newdb,
                          mysql_error(m));
         else
-            my_host->log(ctx, ENVSYNC_LOG_INFO, "restore aborted; %s removed%s", rs->newdb,
-                         rs->swapped ? "" : ", target untouched");
+            my_host->log(ctx, ENVSYNC_LOG_INFO, "restore aborted; %s removed%s%s", rs->newdb,
+                         rs->swapped ? "; the new tables are in place, the previous ones in "
+                                     : ", target untouched",
+                         rs->swapped ? rs->olddb : "");
         es_buf_free(&q);
     }
     if (m != rs->m)
