@@ -223,19 +223,24 @@ static int
 cmd_check(globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "offline", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
+        { "offline", no_argument, NULL, 'o' }, { "deep", no_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
     };
-    int offline = 0, c, st, worst = ENVSYNC_OK;
+    int offline = 0, deep = 0, c, st, worst = ENVSYNC_OK;
     size_t i, k;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'o': offline = 1; break;
+        case 'd': deep = 1; break;
         case 'h':
-            puts("usage: envsync check [--offline] [JOB...]\n"
+            puts("usage: envsync check [--offline | --deep] [JOB...]\n"
                  "Validates the config (every key, type and reference), loads every plugin it names,\n"
-                 "and, unless --offline, lets each plugin probe its connection.");
+                 "and, unless --offline, lets each plugin probe its connection and passes the schema\n"
+                 "of the artifact each fetching job would restore through its transforms (sanitise\n"
+                 "rules against real tables and columns).  --deep reads that artifact to the end:\n"
+                 "post-data DDL (PostgreSQL unique keys) is checked too and the artifact verified.");
             return 0;
         default: return usage_error("check: bad option");
         }
@@ -263,6 +268,10 @@ cmd_check(globals *g, int argc, char **argv)
             if ((st = check_instance(g, j->name, "transform", &j->transforms[k], offline)) && !worst)
                 worst = st;
         if (j->restore && (st = check_instance(g, j->name, "restore", j->restore, offline)) && !worst)
+            worst = st;
+        /* rules against the real schema: the newest artifact the job would fetch */
+        if (!offline && j->fetch.storage && j->ntransforms &&
+            (st = es_run_check_schema(g->conf, j, deep)) && !worst)
             worst = st;
     }
     if (!worst)

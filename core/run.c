@@ -877,6 +877,153 @@ out:
     return st;
 }
 
+/* `envsync check`: feed the schema of the artifact a job would fetch
+ * (every entry before the first DATA/DOCS; with deep, every non-data entry
+ * of the whole artifact, which is then also verified to the end) through
+ * the job's transforms, so rules are checked against the real tables and
+ * columns before a run.  Nothing is restored or stored. */
+envsync_status
+es_run_check_schema(es_conf *conf, es_job *j, int deep)
+{
+    es_run run;
+    es_storage *sto = j->fetch.storage;
+    envsync_ctx fctx;
+    fetch_in in;
+    pipeline pl;
+    es_artifact_reader *reader = NULL;
+    es_instance *tr;
+    size_t nt = 0, n = 0;
+    envsync_status st;
+    char ts[17], *key = NULL, err[ES_ERRLEN];
+    const char *header_text;
+    uint64_t size = UINT64_MAX;
+    int fopen_ = 0;
+
+    memset(&run, 0, sizeof run);
+    run.conf = conf;
+    run.job = j;
+    run.start_ms = es_now_ms();
+    run.phase = "check";
+    atomic_init(&run.cancel, 0);
+    memset(&in, 0, sizeof in);
+    tr = enabled_transforms(j, &nt);
+    st = pipeline_open(&pl, &run, "check", tr, nt);
+    if (st != ENVSYNC_OK)
+        goto out;
+    st = es_ctx_open(&fctx, &run, conf, j->name, "fetch", &sto->inst);
+    fopen_ = 1;
+    if (st != ENVSYNC_OK ||
+        (st = es_stored_select(&fctx, sto, j->fetch.job, j->fetch.select, ts)) != ENVSYNC_OK) {
+        if (st == ENVSYNC_ERR_NOTFOUND) {
+            /* nothing stored yet: nothing to check against */
+            es_log(ENVSYNC_LOG_WARN, j->name, "check", sto->inst.plugin->name,
+                   "no artifact to check the transforms against yet: %s", es_ctx_message(&fctx));
+            st = ENVSYNC_OK;
+        } else {
+            st = plugin_failed(&run, &fctx, st);
+        }
+        goto out;
+    }
+    key = es_key_artifact(sto, j->fetch.job, ts);
+    st = sto->inst.plugin->desc.read_open(&fctx, fctx.state, key, &size, &in.reader);
+    if (st != ENVSYNC_OK) {
+        in.reader = NULL;
+        st = plugin_failed(&run, &fctx, st);
+        goto out;
+    }
+    in.ctx = &fctx;
+    in.run = &run;
+    st = es_artifact_reader_new(&reader, &j->art, fetch_read_fn, &in, &header_text, err, sizeof err);
+    if (st != ENVSYNC_OK) {
+        reader = NULL;
+        st = core_failed(&run, "check", st, "artifact %s: %s", key, err);
+        goto out;
+    }
+    {
+        json_t *h = json_loads(header_text, 0, NULL);
+
+        if (h && json_is_string(json_object_get(h, "engine")))
+            run.artifact_engine = es_strdup(json_string_value(json_object_get(h, "engine")));
+        run.artifact_header = es_strdup(header_text);
+        json_decref(h);
+    }
+    for (;;) {
+        envsync_entry e;
+        const void *data;
+        size_t len;
+        int more;
+
+        st = es_artifact_next(reader, &e, &data, &len, &more, err, sizeof err);
+        if (st != ENVSYNC_OK) {
+            st = core_failed(&run, "check", st, "artifact %s: %s", key, err);
+            goto out;
+        }
+        if (!more)
+            break;
+        if (e.kind == ENVSYNC_ENTRY_DATA || e.kind == ENVSYNC_ENTRY_DOCS) {
+            if (!deep)
+                break;
+            continue;
+        }
+        n++;
+        if ((st = stage_put(&pl, 0, &e, data, len)) != ENVSYNC_OK)
+            goto out;
+    }
+    if (deep) {
+        es_artifact_stats stats;
+        char *mkey = es_key_manifest(sto, j->fetch.job, ts), *mtext = NULL;
+        json_t *m = NULL;
+        json_int_t size_ = -1;
+        const char *sha = NULL;
+
+        es_artifact_reader_stats(reader, &stats);
+        if (es_get_small(&fctx, mkey, &mtext, NULL) == ENVSYNC_OK)
+            m = json_loads(mtext, 0, NULL);
+        if (!m || json_unpack(m, "{s:{s:I, s:s}}", "artifact", "size", &size_, "sha256", &sha) != 0 ||
+            (uint64_t)size_ != stats.stored_bytes || strcmp(sha, stats.sha256) != 0)
+            st = core_failed(&run, "check", ENVSYNC_ERR_INTEGRITY, "artifact %s does not match its "
+                             "manifest %s", key, mkey);
+        else
+            es_log(ENVSYNC_LOG_INFO, j->name, "check", NULL, "artifact %s verified: %llu bytes, sha256 %s",
+                   key, (unsigned long long)stats.stored_bytes, stats.sha256);
+        json_decref(m);
+        free(mtext);
+        free(mkey);
+        if (st != ENVSYNC_OK)
+            goto out;
+    }
+    /* let the transforms judge what they saw (nothing reaches any output) */
+    {
+        size_t k;
+
+        for (k = 0; k < pl.nt && st == ENVSYNC_OK; k++) {
+            envsync_ctx *tc = &pl.tctx[k];
+            const envsync_plugin *d = &tc->inst->plugin->desc;
+
+            if (d->transform_finish &&
+                (st = d->transform_finish(tc, tc->state, &pl.stages[k + 1].sink)) != ENVSYNC_OK)
+                st = plugin_failed(&run, tc, st);
+        }
+        if (st != ENVSYNC_OK)
+            goto out;
+    }
+    es_log(ENVSYNC_LOG_INFO, j->name, "check", NULL, "transforms accept the schema of %s/%s "
+           "(%zu schema entries)", j->fetch.job, ts, n);
+out:
+    if (reader)
+        es_artifact_reader_free(reader);
+    if (in.reader)
+        sto->inst.plugin->desc.read_close(&fctx, in.reader);
+    pipeline_close(&pl);
+    if (fopen_)
+        es_ctx_close(&fctx);
+    free(key);
+    free(tr);
+    free(run.artifact_engine);
+    free(run.artifact_header);
+    return st;
+}
+
 /* ------------------------------------------------------------------ watchdog */
 
 static void *

@@ -97,6 +97,10 @@ typedef struct es_run_opts {
 } es_run_opts;
 
 envsync_status es_run_job(es_conf *conf, es_job *job, const es_run_opts *opts);
+/* `envsync check`: pass the schema of the artifact the job would fetch
+ * through its transforms (nothing restored, nothing stored); deep reads
+ * the whole artifact (post-data DDL too) and verifies it. */
+envsync_status es_run_check_schema(es_conf *conf, es_job *job, int deep);
 
 const char *es_status_name(envsync_status st);
 

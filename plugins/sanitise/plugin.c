@@ -80,6 +80,7 @@ typedef struct san {
     es_buf problems;            /* rules that cannot fit the schema */
     es_buf pgdrops;             /* DROP TABLE statements for PostgreSQL */
     size_t nproblems;
+    size_t ddl_tables;          /* CREATE TABLEs with columns seen */
     uint64_t rows_dropped_tables, docs_dropped;
 } san;
 
@@ -371,6 +372,10 @@ ddl_table(void *vp, const sz_ddl_info *ti)
         H->log(a->ctx, ENVSYNC_LOG_INFO, "table %s.%s dropped: created by the schema script, "
                "dropped by a post-load statement before the swap", ti->schema, ti->table);
     }
+    if (ti->columns)
+        s->ddl_tables++;
+    if (t && ti->columns)
+        t->seen_in_ddl = 1;
     if (t && t->action != SR_TABLE_ROWS)
         return;
     es_buf_printf(&disp, "%s.%s", ti->schema, ti->table);
@@ -402,6 +407,31 @@ ddl_table(void *vp, const sz_ddl_info *ti)
             es_buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)n, c);
         c += n + (e != NULL);
         ty = ty && te ? te + 1 : NULL;
+    }
+    /* rules naming columns the table does not have (renamed or dropped
+     * upstream: its new column is unclassified, its rule protects nothing) */
+    for (j = 0; t && ti->columns && j < t->ncols; j++) {
+        const char *cn = t->cols[j].column;
+        size_t cl = strlen(cn);
+        int found = 0;
+
+        for (c = ti->columns; *c;) {
+            const char *e = strchr(c, '\t');
+            size_t n = e ? (size_t)(e - c) : strlen(c);
+
+            if (n == cl && !memcmp(c, cn, n))
+                found = 1;
+            c += n + (e != NULL);
+        }
+        if (!found && !strchr(cn, '.') && !strchr(cn, '*')) {
+            es_buf_reset(&msg);
+            es_buf_printf(&msg, "%s:%d: table %s has no column %s", s->rs->file, t->cols[j].line,
+                          disp.data, cn);
+            if (s->strict)
+                add_problem(s, a->ctx, msg.data);
+            else
+                H->log(a->ctx, ENVSYNC_LOG_WARN, "%s", msg.data);
+        }
     }
     for (c = ti->unique; t && c && *c;) {
         const char *e = strchr(c, '\t');
@@ -771,6 +801,20 @@ san_finish(envsync_ctx *ctx, void *state, envsync_sink *out)
     envsync_status st;
     size_t i;
 
+    /* table blocks that match no table of the artifact's schema */
+    for (i = 0; s->ddl_tables && i < s->rs->ntables; i++) {
+        const sr_table *t = &s->rs->tables[i];
+        char msg[600];
+
+        if (t->has_glob || t->seen_in_ddl)
+            continue;
+        snprintf(msg, sizeof msg, "%s:%d: table %s is not in the artifact", s->rs->file, t->line,
+                 t->pattern);
+        if (s->strict)
+            add_problem(s, ctx, msg);
+        else
+            H->log(ctx, ENVSYNC_LOG_WARN, "%s", msg);
+    }
     if (s->nproblems)
         return rules_problems(s, ctx);
     if (s->refused)

@@ -139,6 +139,7 @@ typedef struct sr_table {
     sr_pred **filters;         /* all must hold (AND) */
     size_t nfilters;
     uint64_t rows_in, rows_out;
+    int seen_in_ddl;           /* a CREATE TABLE matched this block */
 } sr_table;
 
 typedef struct sr_index {

@@ -15,7 +15,8 @@ CORE_TESTS = \
 	tests/core/dry-run-db.sh \
 	tests/core/encryption.sh \
 	tests/core/exports.sh \
-	tests/core/examples.sh
+	tests/core/examples.sh \
+	tests/core/check-schema.sh
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
 EXTRA_DIST += tests/core/common.sh tests/core/http_receiver.py docs/examples/rowcount.c
