@@ -36,7 +36,7 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  run JOB...|--all [--at TS] [--dry-run] [--force-unlock]  run the jobs' phases\n"
-    "  check [--offline] [JOB...]                     validate config, load plugins, probe connections\n"
+    "  check [--offline|--deep] [JOB...]              validate config, plugins, connections, rules\n"
     "  list JOB [--storage NAME]                      stored artifacts, newest first\n"
     "  inspect JOB[@TIMESTAMP]|FILE [--storage NAME]  show an artifact's manifest\n"
     "  prune JOB --keep N [--dry-run]                 retention in the job's store\n"
