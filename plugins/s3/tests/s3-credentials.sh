@@ -112,6 +112,13 @@ expect_rc 0 "IMDSv2 credentials"
 [ "$(stat_of "$FAKE" imds_token)" -ge 1 ] || fail "IMDSv2 token was not requested"
 [ "$(stat_of "$FAKE" imds_creds)" -ge 1 ] || fail "IMDS credentials were not requested"
 
+# ... and from AWS_EC2_METADATA_SERVICE_ENDPOINT
+n=$(stat_of "$FAKE" imds_creds)
+s3_conf "$T/imds2.conf" imds2
+AWS_EC2_METADATA_SERVICE_ENDPOINT="$FAKE/" run_envsync run -c "$T/imds2.conf" imds2
+expect_rc 0 "IMDSv2 credentials, endpoint from the environment"
+[ "$(stat_of "$FAKE" imds_creds)" -gt "$n" ] || fail "IMDS (environment endpoint) not asked"
+
 # --- nothing anywhere
 s3_conf "$T/none.conf" none
 AWS_EC2_METADATA_DISABLED=true run_envsync run -c "$T/none.conf" none
