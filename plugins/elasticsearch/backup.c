@@ -6,7 +6,7 @@
  * lines {"_id":..,"_routing":..,"_source":{..}} cut into chunks of about
  * chunk_size bytes.  `jobs` sliced readers read each index in parallel:
  *
- *   Elasticsearch >= 7.10, OpenSearch >= 3.3:  point in time + search_after
+ *   Elasticsearch >= 7.15, OpenSearch >= 3.3:  point in time + search_after
  *       on _shard_doc (idempotent pages, so a retried request is safe)
  *   older servers, OpenSearch 1.x/2.x:         sliced scroll, cleared after
  *       (OpenSearch before 3.3 has PIT but no _shard_doc tiebreaker; sorting
@@ -49,7 +49,8 @@ use_pit(const es_state *st)
 {
     if (st->opensearch)
         return st->major > 3 || (st->major == 3 && st->minor >= 3);
-    return st->major > 7 || (st->major == 7 && st->minor >= 10);
+    /* _shard_doc arrived in 7.12, sliced PITs in 7.15 */
+    return st->major > 7 || (st->major == 7 && st->minor >= 15);
 }
 
 /* ------------------------------------------------------------ selection */

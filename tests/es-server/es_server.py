@@ -1526,6 +1526,9 @@ class Handler(BaseHTTPRequestHandler):
                 order = o.get("order", "asc") if isinstance(o, dict) else o
             else:
                 raise ESError(400, "parsing_exception", "malformed sort format")
+            if field == "_shard_doc" and not c.opensearch and (c.major, c.minor) < (7, 12):
+                raise ESError(400, "illegal_argument_exception",
+                              "No mapping found for [_shard_doc] in order to sort on")
             if field == "_shard_doc":
                 if c.opensearch or not pit:
                     raise ESError(400, "search_phase_execution_exception", "all shards failed",
@@ -1779,6 +1782,9 @@ class Handler(BaseHTTPRequestHandler):
         if "scroll" in params:
             raise ESError(400, "action_request_validation_exception",
                           "Validation Failed: 1: using [point in time] is not allowed in a scroll context;")
+        if slice_ and not c.opensearch and (c.major, c.minor) < (7, 15):
+            raise ESError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: [slice] can only be used with [scroll] or [point-in-time] requests;")
         pit = body["pit"]
         pid = pit.get("id")
         size, frm = self.size_from(body, params, False)
