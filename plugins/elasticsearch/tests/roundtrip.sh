@@ -61,6 +61,8 @@ PY
     # system and hidden indices were not copied
     es_curl GET "$DST_URL/.internal" >/dev/null
     [ "$code" = 404 ] || fail "$flavor: system index .internal was copied"
+    es_curl GET "$DST_URL/hidden-one" >/dev/null
+    [ "$code" = 404 ] || fail "$flavor: hidden index hidden-one was copied"
     first=$(es_curl GET "$DST_URL/_alias/books" | python3 -c 'import json,sys; print(list(json.load(sys.stdin))[0])')
     # auto_create_index is back to unset
     es_curl GET "$DST_URL/_cluster/settings?flat_settings=true" | grep -q auto_create_index &&
