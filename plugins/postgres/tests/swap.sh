@@ -83,8 +83,18 @@ q -d "$src" -c "DROP TABLE slow; DROP DOMAIN slowint"
 q -d postgres -c "CREATE DATABASE \"${dst}_envsync_new\""
 q -d postgres -c "CREATE DATABASE \"${dst}_envsync_old\""
 pg_conf "$T/ok.conf" ok "$src" "$dst"
+# an application session on the target: the swap ends it
+psql -X -q -d "$dst" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+app=$!
+holder=$app
+for _ in $(seq 1 100); do
+    [ "$(q -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$dst' AND wait_event = 'PgSleep'")" -gt 0 ] && break
+    sleep 0.1
+done
 run_envsync -c "$T/ok.conf" run ok
 expect_rc 0 "run after leftovers"
+wait $app 2>/dev/null && fail "the application session on the target survived the swap"
+holder=""
 expect_out 'dropping leftover database' "leftover cleanup message"
 [ -z "$(marker "$dst")" ] || fail "target not replaced"
 [ "$(q -d "$dst" -c "SELECT count(*) FROM t")" = 2000 ] || fail "restored rows"
