@@ -150,7 +150,6 @@ es_call(es_client *c, const char *method, const char *path, const void *body,
     const char *q;
     es_http_result res;
     envsync_status cst;
-    int round;
 
     memset(r, 0, sizeof *r);
     es_buf_printf(&url, "%s%s", conn->url, path);
@@ -172,21 +171,7 @@ es_call(es_client *c, const char *method, const char *path, const void *body,
     rq.prepare = es_prepare;
     rq.prepare_arg = &a;
     rq.retry_hook = es_retry_hook;
-    for (round = 0;; round++) {
-        res = es_http_perform(c->http, &rq, &c->resp);
-        /* A reused keep-alive connection that the server closed while the
-         * request was in flight makes curl retry on a fresh connection by
-         * itself, which needs to rewind the body: lib/http has no seek
-         * callback (yet), so curl gives up with "necessary data rewind
-         * wasn't possible".  Nothing was answered: send it again. */
-        if (res == ES_HTTP_ERR_CONNECT && strstr(c->resp.error, "rewind") &&
-            round < conn->http.retries) {
-            conn->host->log(conn->ctx, ENVSYNC_LOG_DEBUG, "%s %s: %s; sending again", method,
-                            path, c->resp.error);
-            continue;
-        }
-        break;
-    }
+    res = es_http_perform(c->http, &rq, &c->resp);
     es_buf_free(&url);
     es_buf_free(&p);
     if (c->resp.attempts > 1)
