@@ -17,7 +17,7 @@ EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql \
 	plugins/mysql/README.md
 
 # benchmark (not a test): bench/mysql/bench.sh, results in docs/benchmarks-mysql.md
-EXTRA_DIST += bench/mysql/bench.sh bench/mysql/gen.sql
+EXTRA_DIST += bench/mysql/bench.sh bench/mysql/gen.sql docs/benchmarks-mysql.md
 
 # unit test of the DDL splitter (no server needed)
 check_PROGRAMS += plugins/mysql/tests/split_create

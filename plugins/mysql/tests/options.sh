@@ -50,6 +50,16 @@ my_same "$SRC" "$DST" "mode = replace"
 n=$(q "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${DST}_envsync%'")
 [ "$n" = 0 ] || fail "replace: temporary schemas left behind"
 
+# the smallest chunk_size with rows larger than a chunk: one row per entry,
+# nothing lost, split key ranges with jobs = 3
+my_sql "$SRC" -e "CREATE TABLE wide (id INT PRIMARY KEY, b MEDIUMBLOB);
+    INSERT INTO wide SELECT seq, REPEAT(CHAR(seq % 256), 3000 + seq * 7) FROM seq_1_to_300;
+    ANALYZE TABLE wide" > /dev/null
+my_conf "$T/small.conf" small "$SRC" "$DST" 'jobs = 3; chunk_size = "4k";' 'jobs = 3;'
+run_envsync -c "$T/small.conf" run small
+expect_rc 0 "chunk_size = 4k"
+my_same "$SRC" "$DST" "chunk_size = 4k"
+
 # a bad option value is a config error naming the file and line
 my_conf "$T/bad.conf" bad "$SRC" "$DST" '' 'mode = "sideways";'
 run_envsync -c "$T/bad.conf" run bad
