@@ -1,2 +1,2 @@
 # docs: installed with the package documentation.
-dist_doc_DATA += docs/architecture.md docs/plugin-guide.md
+dist_doc_DATA += docs/architecture.md docs/plugin-guide.md docs/benchmarks.md
