@@ -687,29 +687,83 @@ ensure_db(pg_restore *rs)
     return start_workers(rs);
 }
 
+/* Statements run one by one, or (batch) up to BATCH_STMTS at a time in
+ * one multi-statement query: one round trip instead of hundreds for
+ * pg_dump's many small statements.  A multi-statement query is one
+ * implicit transaction, so a failed batch left nothing behind and is
+ * replayed one statement at a time to name the statement that fails
+ * (or to run one that refuses to share a query string). */
+#define BATCH_STMTS 200
+#define BATCH_BYTES ((size_t)1 << 20)
+
 typedef struct exec_ctx {
     pg_restore *rs;
     PGconn *conn;
     const char *what;
     uint64_t n;
+    int batch;
+    es_buf buf;                  /* batched statements, "\n;\n"-separated */
+    size_t count;
+    uint64_t first_n;            /* number of the batch's first statement */
 } exec_ctx;
+
+static int exec_stmt(void *arg, const char *stmt, size_t len);
+
+static int
+exec_flush(exec_ctx *x)
+{
+    PGresult *res;
+    ExecStatusType s;
+    exec_ctx one;
+    int rc;
+
+    if (!x->count)
+        return 0;
+    res = PQexec(x->conn, x->buf.data);
+    s = PQresultStatus(res);
+    PQclear(res);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
+        es_buf_reset(&x->buf);
+        x->count = 0;
+        return 0;
+    }
+    if (PQstatus(x->conn) == CONNECTION_BAD)
+        return pg_err_set(&x->rs->err, ENVSYNC_ERR_CONNECT, "%s: connection lost", x->what);
+    memset(&one, 0, sizeof one);
+    one.rs = x->rs;
+    one.conn = x->conn;
+    one.what = x->what;
+    one.n = x->first_n - 1;
+    rc = pg_split_sql(x->buf.data, x->buf.len, exec_stmt, &one);
+    es_buf_reset(&x->buf);
+    x->count = 0;
+    return rc;
+}
 
 static int
 exec_stmt(void *arg, const char *stmt, size_t len)
 {
     exec_ctx *x = arg;
-    char *sql = strndup(stmt, len), msg[PG_ERRLEN];
+    char *sql, msg[PG_ERRLEN];
     PGresult *res;
     ExecStatusType s;
 
-    if (!sql)
-        return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
     x->n++;
-    if ((x->rs->s->c.no_owner && pg_is_owner_stmt(sql, len)) ||
-        (x->rs->s->c.no_privileges && pg_is_privilege_stmt(sql, len))) {
-        free(sql);
+    if ((x->rs->s->c.no_owner && pg_is_owner_stmt(stmt, len)) ||
+        (x->rs->s->c.no_privileges && pg_is_privilege_stmt(stmt, len)))
+        return 0;
+    if (x->batch) {
+        if (!x->count)
+            x->first_n = x->n;
+        if (es_buf_append(&x->buf, stmt, len) != 0 || es_buf_puts(&x->buf, "\n;\n") != 0)
+            return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+        if (++x->count >= BATCH_STMTS || x->buf.len >= BATCH_BYTES)
+            return exec_flush(x);
         return 0;
     }
+    sql = strndup(stmt, len);
+    if (!sql)
+        return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
     if (pg_host->cancelled(x->rs->ctx)) {
         free(sql);
         return pg_err_set(&x->rs->err, pg_host->cancelled(x->rs->ctx), "cancelled");
@@ -730,12 +784,21 @@ exec_stmt(void *arg, const char *stmt, size_t len)
 }
 
 static envsync_status
-exec_script(pg_restore *rs, PGconn *conn, const char *what, const char *sql, size_t len)
+exec_script(pg_restore *rs, PGconn *conn, const char *what, const char *sql, size_t len,
+            int batch)
 {
-    exec_ctx x = { rs, conn, what, 0 };
+    exec_ctx x;
 
-    if (pg_split_sql(sql, len, exec_stmt, &x) != 0)
+    memset(&x, 0, sizeof x);
+    x.rs = rs;
+    x.conn = conn;
+    x.what = what;
+    x.batch = batch;
+    if (pg_split_sql(sql, len, exec_stmt, &x) != 0 || exec_flush(&x) != 0) {
+        es_buf_free(&x.buf);
         return fail(rs);
+    }
+    es_buf_free(&x.buf);
     pg_host->log(rs->ctx, ENVSYNC_LOG_DEBUG, "%s: %" PRIu64 " statements", what, x.n);
     return ENVSYNC_OK;
 }
@@ -836,7 +899,7 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         if (strcmp(sect, "pre-data") == 0) {
             if ((st = ensure_db(rs)) != ENVSYNC_OK)
                 return st;
-            return exec_script(rs, rs->db, "pre-data", data, len);
+            return exec_script(rs, rs->db, "pre-data", data, len, 1);
         }
         if (strcmp(sect, "post-data") == 0) {
             if (append_sql(&rs->post, data, len) != 0)
@@ -947,7 +1010,8 @@ parallel_stmt(const char *s, size_t len)
 typedef struct post_ctx {
     pg_restore *rs;
     int phase;                   /* 0: parallel ones, 1: the rest in order */
-    uint64_t n, par;
+    uint64_t par;
+    exec_ctx ex;                 /* phase 1, batched */
 } post_ctx;
 
 static int
@@ -969,30 +1033,37 @@ post_stmt(void *arg, const char *stmt, size_t len)
         x->par++;
         return enqueue(x->rs, t) != ENVSYNC_OK ? (int)ENVSYNC_ERR_OTHER : 0;
     }
-    if (par)
+    if (par) {
+        x->ex.n++;               /* keep statement numbers as in the text */
         return 0;
-    {
-        exec_ctx e = { x->rs, x->rs->db, "post-data", x->n };
-        int rc = exec_stmt(&e, stmt, len);
-        x->n = e.n;
-        return rc;
     }
+    return exec_stmt(&x->ex, stmt, len);
 }
 
 static envsync_status
 run_post_data(pg_restore *rs)
 {
-    post_ctx x = { rs, 0, 0, 0 };
+    post_ctx x;
 
     if (!rs->post.len)
         return ENVSYNC_OK;
+    memset(&x, 0, sizeof x);
+    x.rs = rs;
+    x.ex.rs = rs;
+    x.ex.conn = rs->db;
+    x.ex.what = "post-data";
+    x.ex.batch = 1;
     if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 || wait_idle(rs))
         return fail(rs);
     pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %" PRIu64 " index and key builds "
                  "done on %lld connections", x.par, (long long)rs->s->c.jobs);
     x.phase = 1;
-    if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0)
+    if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 ||
+        exec_flush(&x.ex) != 0) {
+        es_buf_free(&x.ex.buf);
         return fail(rs);
+    }
+    es_buf_free(&x.ex.buf);
     return ENVSYNC_OK;
 }
 
@@ -1180,7 +1251,9 @@ swap(pg_restore *rs)
     pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "swapped: \"%s\" is the restored copy", rs->target);
     if (c->keep_previous) {
         pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "previous copy kept as \"%s\"", rs->olddb);
-    } else if (drop_db(rs, rs->olddb, "dropping the previous copy") != 0) {
+    } else if (drop_db(rs, rs->olddb, "dropping the previous copy") == 0) {
+        pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "dropped the previous copy");
+    } else {
         /* the swap is done: a failure here is a warning, not a failed run */
         pg_host->log(rs->ctx, ENVSYNC_LOG_WARN, "%s", rs->err.msg);
         pthread_mutex_lock(&rs->err.mu);
@@ -1209,15 +1282,17 @@ pg_restore_finish(envsync_ctx *ctx, void *state)
     if ((st = run_post_data(rs)) != ENVSYNC_OK)
         return st;
     if (rs->seqs.len && (st = exec_script(rs, rs->db, "sequences", rs->seqs.data,
-                                          rs->seqs.len)) != ENVSYNC_OK)
+                                          rs->seqs.len, 1)) != ENVSYNC_OK)
         return st;
     if ((st = check_counts(rs)) != ENVSYNC_OK)
         return st;
+    /* post-load SQL is not batched: a script may rely on statement-level
+     * transactions (VACUUM, CREATE INDEX CONCURRENTLY, its own BEGIN) */
     if (rs->user.len && (st = exec_script(rs, rs->db, "post-load", rs->user.data,
-                                          rs->user.len)) != ENVSYNC_OK)
+                                          rs->user.len, 0)) != ENVSYNC_OK)
         return st;
     if (rs->refresh.len && (st = exec_script(rs, rs->db, "materialized view refresh",
-                                             rs->refresh.data, rs->refresh.len)) != ENVSYNC_OK)
+                                             rs->refresh.data, rs->refresh.len, 0)) != ENVSYNC_OK)
         return st;
     if ((st = analyze(rs)) != ENVSYNC_OK)
         return st;

@@ -10,11 +10,12 @@ need_pg
 es_tmpdir
 set -e
 
-src=$(pg_name src) dst=$(pg_name dst) role="es_nopriv_$$"
+src=$(pg_name src) dst=$(pg_name dst) role="es_nopriv_$$" crole="es_creator_$$"
 PWD_DIR=""
 cleanup() {
     pg_drop "$src" "$dst"
     psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
+    psql -X -q -d postgres -c "DROP ROLE IF EXISTS $crole" >/dev/null 2>&1 || true
     if [ -n "$PWD_DIR" ] && [ -d "$PWD_DIR/data" ]; then
         as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$PWD_DIR/data" stop -m immediate >/dev/null 2>&1 || true
         rm -rf "$PWD_DIR"
@@ -72,6 +73,16 @@ run_envsync -c "$T/d.conf" run restnopriv
 expect_rc 6 "restore without CREATEDB"
 expect_out 'permission denied to create database' "restore without CREATEDB message"
 pg_exists "$dst" && fail "restore without privileges created the target"
+
+# 4b. a role that may create databases but not take over the source's
+# owners: the failing pre-data statement is named, the temporary copy gone
+q -d postgres -c "CREATE ROLE $crole LOGIN CREATEDB"
+ES_RESTORE_USER=$crole pg_conf "$T/d2.conf" restowner "$src" "$dst"
+run_envsync -c "$T/d2.conf" run restowner
+expect_rc 6 "restore that cannot set owners"
+expect_out 'pre-data statement [0-9]+ "ALTER TABLE public.t OWNER TO' "failing statement named"
+pg_exists "$dst" && fail "failed pre-data: target created"
+pg_exists "${dst}_envsync_new" && fail "failed pre-data: temporary database left behind"
 
 # 5. production guard
 ES_ENVIRONMENT=production pg_conf "$T/e.conf" prod "$src" "$dst"
