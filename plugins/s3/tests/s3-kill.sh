@@ -5,22 +5,39 @@
 # timeout / transient error with no artifact visible and no multipart
 # upload left open.
 #
-# Opt-in (ENVSYNC_S3_KILL=1): it stops the shared S3 for everyone using it,
-# so run it alone (not beside other S3 tests under make -j).
-# It needs the Swift directory of the rig ($ENVSYNC_RIG_DIR/s3, or
-# $ENVSYNC_RIG_DIR as written by start-s3.sh) with `pids` and
-# etc/proxy-server.conf.
+# Killing the shared rig's S3 would break the tests running beside this one,
+# so by default the test starts a private Swift + s3api of its own (ports
+# from RIG_KILL_S3_PORT, default 18380, and the next ones) and kills that.
+# With ENVSYNC_S3_KILL=1 it kills the rig's S3 instead (run it alone then).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/plugins/s3/tests/s3lib.sh"
 set -e
-[ "${ENVSYNC_S3_KILL:-0}" = 1 ] || skip "set ENVSYNC_S3_KILL=1 to kill and restart the rig's S3"
+command -v swift-proxy-server >/dev/null || skip "swift-proxy-server not installed"
+PRIVATE=""
+if [ "${ENVSYNC_S3_KILL:-0}" != 1 ]; then
+    need_s3   # the rig is up: so are Swift's packages
+    PRIVATE=$(mktemp -d "${TMPDIR:-/tmp}/envsync-s3kill.XXXXXX")
+    chmod 755 "$PRIVATE"
+    kp=${RIG_KILL_S3_PORT:-18380}
+    if ! RIG_S3_PORT=$kp RIG_SWIFT_OBJECT_PORT=$((kp - 2070)) RIG_SWIFT_CONTAINER_PORT=$((kp - 2069)) \
+         RIG_SWIFT_ACCOUNT_PORT=$((kp - 2068)) RIG_MEMCACHED_PORT=$((kp - 1969)) \
+         bash "$top_srcdir/tests/rig/start.sh" "$PRIVATE" s3 > "$PRIVATE/start.log" 2>&1; then
+        cat "$PRIVATE/start.log" >&2
+        rm -rf "$PRIVATE"
+        fail "could not start a private S3 for the kill test"
+    fi
+    # shellcheck disable=SC1091
+    . "$PRIVATE/env.sh"
+fi
 SW=""
 for d in "${ENVSYNC_RIG_DIR:-/nonexistent}/s3" "${ENVSYNC_RIG_DIR:-/nonexistent}"; do
     if [ -f "$d/pids" ] && [ -f "$d/etc/proxy-server.conf" ]; then SW=$d; break; fi
 done
-[ -n "$SW" ] || skip "no Swift directory with pids and etc/proxy-server.conf under ENVSYNC_RIG_DIR"
-command -v swift-proxy-server >/dev/null || skip "swift-proxy-server not installed"
+[ -n "$SW" ] || fail "no Swift directory with pids and etc/proxy-server.conf under ENVSYNC_RIG_DIR"
 s3_setup
+if [ -n "$PRIVATE" ]; then
+    trap '_s3_cleanup; bash "$top_srcdir/tests/rig/stop.sh" "$PRIVATE" >/dev/null 2>&1; rm -rf "$PRIVATE"' EXIT
+fi
 
 restart_proxy() {
     nohup swift-proxy-server "$SW/etc/proxy-server.conf" -v >>"$SW/log/proxy.log" 2>&1 </dev/null &
