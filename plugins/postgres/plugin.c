@@ -159,6 +159,16 @@ pg_check(envsync_ctx *ctx, void *state)
     }
     pg_host->log(ctx, ENVSYNC_LOG_INFO, "connected: PostgreSQL %d.%d",
                  PQserverVersion(conn) / 10000, PQserverVersion(conn) % 10000);
+    {
+        /* only a backup needs pg_dump; a restore-only host may lack it */
+        int server = PQserverVersion(conn) / 10000, m = pg_dump_major(s->c.pg_dump);
+        char alt[256];
+        snprintf(alt, sizeof alt, "/usr/lib/postgresql/%d/bin/pg_dump", server);
+        if (m < server && (s->c.pg_dump_set || pg_dump_major(alt) < server))
+            pg_host->log(ctx, ENVSYNC_LOG_WARN, "a backup would fail: %s is %s, the server "
+                         "is PostgreSQL %d (install postgresql-client-%d or set pg_dump)",
+                         s->c.pg_dump, m < 0 ? "not runnable" : "older", server, server);
+    }
     PQfinish(conn);
     pg_err_destroy(&err);
     return ENVSYNC_OK;
