@@ -430,3 +430,42 @@ pg_is_privilege_stmt(const char *stmt, size_t len)
            (len > 7 && strncmp(stmt, "REVOKE ", 7) == 0) ||
            (len > 29 && strncmp(stmt, "ALTER DEFAULT PRIVILEGES ", 25) == 0);
 }
+
+/* Index builds and PRIMARY KEY / UNIQUE / EXCLUDE constraints: they depend
+ * only on tables and can run in parallel; everything else keeps its order. */
+int
+pg_is_parallel_stmt(const char *s, size_t len)
+{
+    const char *p, *end = s + len;
+
+    if (len > 13 && strncasecmp(s, "CREATE INDEX ", 13) == 0)
+        return 1;
+    if (len > 20 && strncasecmp(s, "CREATE UNIQUE INDEX ", 20) == 0)
+        return 1;
+    if (len < 12 || strncasecmp(s, "ALTER TABLE ", 12) != 0)
+        return 0;
+    for (p = s; p + 16 < end; p++)
+        if (strncmp(p, "\n    ADD CONSTRAINT ", 20) == 0 || strncmp(p, " ADD CONSTRAINT ", 16) == 0)
+            break;
+    if (p + 16 >= end)
+        return 0;
+    p = strstr(p, "ADD CONSTRAINT ") + 15;
+    if (*p == '"') {
+        for (p++; p < end; p++)
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+        p++;
+    } else {
+        while (p < end && !isspace((unsigned char)*p))
+            p++;
+    }
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    return (end - p > 12 && strncmp(p, "PRIMARY KEY ", 12) == 0) ||
+           (end - p > 7 && strncmp(p, "UNIQUE ", 7) == 0) ||
+           (end - p > 8 && strncmp(p, "EXCLUDE ", 8) == 0);
+}

@@ -106,6 +106,10 @@ int pg_dump_major(const char *exe);
  * is returned. */
 /* True for pg_dump's "ALTER <object> OWNER TO <role>" statements. */
 int pg_is_owner_stmt(const char *stmt, size_t len);
+/* True for post-data statements that only build on their table and may run
+ * in parallel: CREATE [UNIQUE] INDEX, ADD CONSTRAINT ... PRIMARY KEY /
+ * UNIQUE / EXCLUDE. */
+int pg_is_parallel_stmt(const char *stmt, size_t len);
 /* True for GRANT, REVOKE and ALTER DEFAULT PRIVILEGES statements. */
 int pg_is_privilege_stmt(const char *stmt, size_t len);
 typedef int (*pg_stmt_cb)(void *arg, const char *stmt, size_t len);

@@ -968,45 +968,6 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
 
 /* ---------------------------------------------------------------- finish */
 
-/* Index builds and PRIMARY KEY / UNIQUE / EXCLUDE constraints: they depend
- * only on tables and can run in parallel; everything else keeps its order. */
-static int
-parallel_stmt(const char *s, size_t len)
-{
-    const char *p, *end = s + len;
-
-    if (len > 13 && strncasecmp(s, "CREATE INDEX ", 13) == 0)
-        return 1;
-    if (len > 20 && strncasecmp(s, "CREATE UNIQUE INDEX ", 20) == 0)
-        return 1;
-    if (len < 12 || strncasecmp(s, "ALTER TABLE ", 12) != 0)
-        return 0;
-    for (p = s; p + 16 < end; p++)
-        if (strncmp(p, "\n    ADD CONSTRAINT ", 20) == 0 || strncmp(p, " ADD CONSTRAINT ", 16) == 0)
-            break;
-    if (p + 16 >= end)
-        return 0;
-    p = strstr(p, "ADD CONSTRAINT ") + 15;
-    if (*p == '"') {
-        for (p++; p < end; p++)
-            if (*p == '"') {
-                if (p + 1 < end && p[1] == '"')
-                    p++;
-                else
-                    break;
-            }
-        p++;
-    } else {
-        while (p < end && !isspace((unsigned char)*p))
-            p++;
-    }
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    return (end - p > 12 && strncmp(p, "PRIMARY KEY ", 12) == 0) ||
-           (end - p > 7 && strncmp(p, "UNIQUE ", 7) == 0) ||
-           (end - p > 8 && strncmp(p, "EXCLUDE ", 8) == 0);
-}
-
 typedef struct post_ctx {
     pg_restore *rs;
     int phase;                   /* 0: parallel ones, 1: the rest in order */
@@ -1018,7 +979,7 @@ static int
 post_stmt(void *arg, const char *stmt, size_t len)
 {
     post_ctx *x = arg;
-    int par = parallel_stmt(stmt, len);
+    int par = pg_is_parallel_stmt(stmt, len);
     rs_task *t;
 
     if (x->phase == 0) {

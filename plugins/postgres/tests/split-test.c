@@ -109,6 +109,24 @@ main(void)
     CHECK(pg_is_privilege_stmt("ALTER DEFAULT PRIVILEGES FOR ROLE x GRANT SELECT ON TABLES TO y", 63),
           "default privileges");
     CHECK(!pg_is_privilege_stmt("CREATE TABLE grants (x int)", 27), "not a privilege statement");
+    {
+        static const struct { const char *sql; int par; } ps[] = {
+            { "CREATE INDEX t_x ON public.t USING btree (x)", 1 },
+            { "CREATE UNIQUE INDEX \"U i\" ON ONLY app.\"T\" USING btree (lower(x))", 1 },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)", 1 },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT \"my \"\"key\" UNIQUE (a, b)", 1 },
+            { "ALTER TABLE ONLY app.b\n    ADD CONSTRAINT b_excl EXCLUDE USING gist (during WITH &&)", 1 },
+            { "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id)", 0 },
+            { "ALTER TABLE public.r\n    ADD CONSTRAINT r_len CHECK ((length(name) < 100)) NOT VALID", 0 },
+            { "ALTER INDEX public.parent_pkey ATTACH PARTITION public.child_pkey", 0 },
+            { "CREATE TRIGGER tr BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f()", 0 },
+            { "ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT 1", 0 },
+        };
+        size_t k;
+        for (k = 0; k < sizeof ps / sizeof ps[0]; k++)
+            CHECK(pg_is_parallel_stmt(ps[k].sql, strlen(ps[k].sql)) == ps[k].par,
+                  "parallel classification of <<%s>>", ps[k].sql);
+    }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
