@@ -372,10 +372,21 @@ ddl_table(void *vp, const sz_ddl_info *ti)
         H->log(a->ctx, ENVSYNC_LOG_INFO, "table %s.%s dropped: created by the schema script, "
                "dropped by a post-load statement before the swap", ti->schema, ti->table);
     }
-    if (ti->columns)
+    if (ti->columns) {
+        size_t k;
+
         s->ddl_tables++;
-    if (t && ti->columns)
-        t->seen_in_ddl = 1;
+        /* a table block counts as present when a CREATE TABLE names its
+         * table; the schema is not compared, since DDL does not always
+         * carry one (a MySQL per-table script, an unqualified name) */
+        for (k = 0; k < s->rs->ntables; k++) {
+            sr_table *blk = &s->rs->tables[k];
+            const char *dot = strrchr(blk->pattern, '.');
+
+            if (!strcmp(dot ? dot + 1 : blk->pattern, ti->table))
+                blk->seen_in_ddl = 1;
+        }
+    }
     if (t && t->action != SR_TABLE_ROWS)
         return;
     es_buf_printf(&disp, "%s.%s", ti->schema, ti->table);
@@ -801,19 +812,17 @@ san_finish(envsync_ctx *ctx, void *state, envsync_sink *out)
     envsync_status st;
     size_t i;
 
-    /* table blocks that match no table of the artifact's schema */
+    /* table blocks that match no table of the artifact's schema: a warning
+     * (DDL does not always show every table, e.g. unqualified scripts) */
     for (i = 0; s->ddl_tables && i < s->rs->ntables; i++) {
         const sr_table *t = &s->rs->tables[i];
         char msg[600];
 
         if (t->has_glob || t->seen_in_ddl)
             continue;
-        snprintf(msg, sizeof msg, "%s:%d: table %s is not in the artifact", s->rs->file, t->line,
-                 t->pattern);
-        if (s->strict)
-            add_problem(s, ctx, msg);
-        else
-            H->log(ctx, ENVSYNC_LOG_WARN, "%s", msg);
+        snprintf(msg, sizeof msg, "%s:%d: table %s is not in the artifact's schema", s->rs->file,
+                 t->line, t->pattern);
+        H->log(ctx, ENVSYNC_LOG_WARN, "%s", msg);
     }
     if (s->nproblems)
         return rules_problems(s, ctx);
