@@ -84,4 +84,27 @@ sed -i 's/environment = "test"/environment = "production"/' "$T/c5.conf"
 run_envsync -c "$T/c5.conf" run prod
 expect_rc 11 "restore into production"
 target_untouched "restore into production"
+# 6. an artifact written by another engine (the core's test engine) is
+#    refused by the restore, the target untouched
+mkdir -p "$T/tdb"
+cat > "$T/c6.conf" <<CONF
+envsync: { environment = "test"; };
+storage: { local: { plugin = "file"; path = "$T/store"; }; };
+jobs = ( {
+    name = "engine";
+    backup  = { plugin = "testdb"; dir = "$T/tdb"; database = "x"; generate = 5; };
+    store   = { storage = "local"; };
+    fetch   = { storage = "local"; };
+    restore = { plugin = "mysql"; host = "$MYSQL_HOST"; port = $MYSQL_PORT; user = "$MYSQL_USER";
+                database = "$DST"; };
+} );
+CONF
+run_envsync -c "$T/c6.conf" run engine
+if [ "$rc" = 4 ] && printf '%s' "$out" | grep -q testdb; then
+    note "test engine plugin not built: engine check not run"
+else
+    expect_rc 11 "artifact of another engine"
+    expect_out 'testdb' "the engine mismatch message names the engine"
+    target_untouched "artifact of another engine"
+fi
 pass
