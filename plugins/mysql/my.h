@@ -45,6 +45,7 @@ typedef struct my_conf {
     size_t chunk_size;
     int keep_previous;
     int defer_indexes;
+    int strip_definers;
     unsigned connect_timeout;    /* seconds */
 } my_conf;
 
@@ -96,6 +97,10 @@ int my_glob(const char *pat, const char *s);
  * `fks` ", "-separated "ADD CONSTRAINT ..." clauses. */
 int my_split_create(const char *ddl, es_buf *create, es_buf *indexes,
                     es_buf *fulltext, es_buf *fks);
+
+/* Remove the DEFINER=... clause of a CREATE VIEW/TRIGGER/PROCEDURE/
+ * FUNCTION/EVENT statement in place.  Returns 1 if one was removed. */
+int my_strip_definer(char *ddl);
 
 /* -------------------------------------------------------------- backup.c */
 envsync_status my_backup(envsync_ctx *ctx, void *state, envsync_sink *out,

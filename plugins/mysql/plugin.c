@@ -31,6 +31,9 @@ static const envsync_option my_options[] = {
       "restore: swap (atomic RENAME TABLE) | replace (drop target first; not atomic)" },
     { "defer_indexes", ENVSYNC_OPT_BOOL, 0, "true",
       "restore: build secondary indexes and foreign keys after the load" },
+    { "strip_definers", ENVSYNC_OPT_BOOL, 0, "false",
+      "restore: create views, triggers, routines and events as the restoring user"
+      " (drop their DEFINER clauses)" },
     { "connect_timeout", ENVSYNC_OPT_DURATION, 0, "10s", "connection timeout" },
     { "charset", ENVSYNC_OPT_STRING, 0, "utf8mb4", "connection character set for DDL" },
     { NULL, ENVSYNC_OPT_END, 0, NULL, NULL }
@@ -83,6 +86,7 @@ my_init(envsync_ctx *ctx, void **statep)
     c->chunk_size = (size_t)v;
     c->keep_previous = my_host->opt_int(ctx, "keep_previous") != 0;
     c->defer_indexes = my_host->opt_int(ctx, "defer_indexes") != 0;
+    c->strip_definers = my_host->opt_int(ctx, "strip_definers") != 0;
     v = my_host->opt_int(ctx, "connect_timeout");
     c->connect_timeout = v <= 0 ? 1 : (unsigned)((v + 999) / 1000);
     if (!c->mode || (strcmp(c->mode, "swap") && strcmp(c->mode, "replace"))) {

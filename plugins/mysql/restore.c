@@ -688,6 +688,30 @@ create_table(struct my_restore *rs, const envsync_entry *e, const char *ddl)
     return read_columns(rs, t);
 }
 
+/* SHOW CREATE VIEW leaves same-database names unqualified, except in
+ * some cases (MariaDB qualifies column references when the view's definer
+ * does not exist): drop "`<source db>`." so the view refers to the tables
+ * it is restored beside. */
+static void
+unqualify(char *ddl, const char *srcdb)
+{
+    char *q = my_qid(srcdb), *p;
+    size_t n;
+
+    if (!q)
+        return;
+    n = strlen(q);
+    p = ddl;
+    while ((p = strstr(p, q))) {
+        if (p[n] == '.') {
+            memmove(p, p + n + 1, strlen(p + n + 1) + 1);
+        } else {
+            p += n;
+        }
+    }
+    free(q);
+}
+
 static envsync_status
 keep_object(struct my_restore *rs, const envsync_entry *e, const char *ddl, const char *type)
 {
@@ -705,6 +729,10 @@ keep_object(struct my_restore *rs, const envsync_entry *e, const char *ddl, cons
     o->type = strdup(type);
     o->name = strdup(e->object ? e->object : "");
     o->ddl = strdup(ddl);
+    if (o->ddl && rs->st->c.strip_definers)
+        my_strip_definer(o->ddl);
+    if (o->ddl && !strcmp(type, "view") && e->schema)
+        unqualify(o->ddl, e->schema);
     o->sql_mode = xstrdup(my_attr(e, "sql_mode"));
     o->cs_client = xstrdup(my_attr(e, "character_set_client"));
     o->coll_conn = xstrdup(my_attr(e, "collation_connection"));

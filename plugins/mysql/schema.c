@@ -173,3 +173,56 @@ out:
     free(els);
     return rc;
 }
+
+/* skip `ident` or 'ident'; returns the char after it, or NULL */
+static char *
+skip_quoted(char *p)
+{
+    char q = *p;
+
+    if (q != '`' && q != '\'')
+        return NULL;
+    for (p++; *p; p++) {
+        if (*p == q) {
+            if (p[1] == q) {
+                p++;
+                continue;
+            }
+            return p + 1;
+        }
+        if (q == '\'' && *p == '\\' && p[1])
+            p++;
+    }
+    return NULL;
+}
+
+int
+my_strip_definer(char *ddl)
+{
+    /* the clause sits between CREATE and the object keyword, within the
+     * statement's head: DEFINER=`user`@`host` or DEFINER=`role` */
+    static const char *const kws[] = { " VIEW ", " TRIGGER ", " PROCEDURE ", " FUNCTION ",
+                                       " EVENT ", " AGGREGATE ", " PACKAGE " };
+    char *d = strstr(ddl, " DEFINER=");
+    char *head_end = NULL, *p;
+    size_t i;
+
+    for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
+        char *k = strstr(ddl, kws[i]);
+
+        if (k && (!head_end || k < head_end))
+            head_end = k;
+    }
+    if (!d || !head_end || d > head_end)
+        return 0;
+    p = skip_quoted(d + 9);
+    if (!p)
+        return 0;
+    if (*p == '@') {
+        p = skip_quoted(p + 1);
+        if (!p)
+            return 0;
+    }
+    memmove(d, p, strlen(p) + 1);
+    return 1;
+}

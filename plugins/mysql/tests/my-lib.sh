@@ -91,6 +91,11 @@ my_same() {
     local src=$1 dst=$2 what=$3
     my_schema "$src" > "$T/schema.src"
     my_schema "$dst" > "$T/schema.dst"
+    # nothing restored may still point at the source database
+    my_dump --no-data --routines --triggers --events --compact "$dst" |
+        grep -F "\`$src\`." > "$T/schema.leak" &&
+        fail "$what: restored objects refer to the source database $src:
+$(head -5 "$T/schema.leak")"
     diff -u "$T/schema.src" "$T/schema.dst" > "$T/schema.diff" ||
         fail "$what: schema differs:
 $(head -60 "$T/schema.diff")"

@@ -60,6 +60,55 @@ run_envsync -c "$T/small.conf" run small
 expect_rc 0 "chunk_size = 4k"
 my_same "$SRC" "$DST" "chunk_size = 4k"
 
+# strip_definers: objects owned by a definer the restoring user may not
+# name fail the restore before the swap; strip_definers creates them as
+# the restoring user
+U=esmy_ou_$$
+PW="pw-$$-x"
+DST2=esmy_opt_dst2_$$
+trap 'my_drop "$SRC" "$DST" "$DST2"; my_sql -e "DROP USER IF EXISTS $U@'"'"'%'"'"', $U@localhost"; rm -rf "$T"' EXIT
+my_drop "$DST2"
+my_sql -e "CREATE USER $U@'%' IDENTIFIED BY '$PW'; CREATE USER $U@localhost IDENTIFIED BY '$PW'"
+for h in "'%'" localhost; do
+    for d in "$DST2" "${DST2}_envsync_new" "${DST2}_envsync_old"; do
+        my_sql -e "GRANT ALL ON \`$d\`.* TO $U@$h"
+    done
+done
+my_sql "$SRC" -e "
+    CREATE DEFINER = esmy_nobody@localhost VIEW owned_view AS SELECT id FROM b;
+    CREATE DEFINER = esmy_nobody@localhost TRIGGER owned_trg BEFORE INSERT ON b FOR EACH ROW SET NEW.id = NEW.id;
+    CREATE DEFINER = esmy_nobody@localhost PROCEDURE owned_proc() SELECT 1;" 2> /dev/null
+restricted_conf() {  # file extra
+    cat > "$1" <<CONF
+envsync: { environment = "test"; };
+storage: { local: { plugin = "file"; path = "$T/store"; }; };
+jobs = ( {
+    name = "defs";
+    backup  = { plugin = "mysql"; host = "$MYSQL_HOST"; port = $MYSQL_PORT; user = "$MYSQL_USER";
+                ${MYSQL_PASSWORD:+password = \"$MYSQL_PASSWORD\";} database = "$SRC"; };
+    store   = { storage = "local"; };
+    fetch   = { storage = "local"; };
+    restore = { plugin = "mysql"; host = "$MYSQL_HOST"; port = $MYSQL_PORT; user = "$U";
+                password = "$PW"; database = "$DST2"; $2 };
+} );
+CONF
+}
+restricted_conf "$T/defs.conf" ""
+run_envsync -c "$T/defs.conf" run defs
+expect_rc 6 "restore of another definer's objects without privilege"
+expect_out "owned_|DEFINER|SUPER|SET USER" "the message names the object or privilege"
+[ "$(q "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${DST2}%'")" = 0 ] ||
+    fail "definer failure: something was left behind or swapped in"
+restricted_conf "$T/defs.conf" "strip_definers = true;"
+run_envsync -c "$T/defs.conf" run defs
+expect_rc 0 "strip_definers"
+[ "$(q "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '$DST2' AND TABLE_NAME = 'owned_view' AND DEFINER LIKE '$U@%'")" = 1 ] ||
+    fail "strip_definers: view not owned by the restoring user"
+[ "$(q "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '$DST2' AND DEFINER LIKE '$U@%'")" = 1 ] ||
+    fail "strip_definers: trigger not owned by the restoring user"
+[ "$(q "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '$DST2' AND DEFINER LIKE '$U@%'")" = 1 ] ||
+    fail "strip_definers: procedure not owned by the restoring user"
+
 # a bad option value is a config error naming the file and line
 my_conf "$T/bad.conf" bad "$SRC" "$DST" '' 'mode = "sideways";'
 run_envsync -c "$T/bad.conf" run bad

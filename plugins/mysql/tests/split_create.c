@@ -120,6 +120,28 @@ main(void)
     es_buf_free(&i);
     es_buf_free(&f);
     es_buf_free(&k);
+    {
+        static const struct { const char *in, *out; } defs[] = {
+            { "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1 AS `DEFINER=`x`@`y``",
+              "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1 AS `DEFINER=`x`@`y``" },
+            { "CREATE DEFINER=`a``b`@`%` TRIGGER t BEFORE INSERT ON c FOR EACH ROW SET NEW.a = 1",
+              "CREATE TRIGGER t BEFORE INSERT ON c FOR EACH ROW SET NEW.a = 1" },
+            { "CREATE DEFINER=`role1` PROCEDURE `p`()\nselect 1", "CREATE PROCEDURE `p`()\nselect 1" },
+            { "CREATE PROCEDURE `p`() select ' DEFINER=`x`@`y`'", "CREATE PROCEDURE `p`() select ' DEFINER=`x`@`y`'" },
+        };
+        size_t n;
+
+        for (n = 0; n < sizeof(defs) / sizeof(defs[0]); n++) {
+            char buf[512];
+
+            snprintf(buf, sizeof(buf), "%s", defs[n].in);
+            my_strip_definer(buf);
+            if (strcmp(buf, defs[n].out)) {
+                printf("FAIL strip_definer %zu: %s\n", n, buf);
+                failures++;
+            }
+        }
+    }
     if (failures)
         return 1;
     printf("PASS: split_create\n");
