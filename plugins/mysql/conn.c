@@ -106,6 +106,16 @@ my_connect(envsync_ctx *ctx, const my_conf *c, const char *db, const char *what,
         mysql_close(m);
         return s;
     }
+    /* Connector/C 3.3 quietly falls back to a plain connection when only
+     * MYSQL_OPT_SSL_ENFORCE is set and the server has no TLS: refuse it
+     * here for ssl_mode = required and above. */
+    if (c->ssl_mode && strcmp(c->ssl_mode, "disabled") && strcmp(c->ssl_mode, "preferred")
+        && !mysql_get_ssl_cipher(m)) {
+        mysql_close(m);
+        return my_host->error(ctx, ENVSYNC_ERR_CONNECT,
+                              "%s: ssl_mode = %s but the server does not support TLS", where,
+                              c->ssl_mode);
+    }
     /* Known session: UTC timestamps, backquoted identifiers in SHOW CREATE,
      * no strictness surprises, long network timeouts (a worker may wait on
      * a busy sink while its result set is half read). */

@@ -84,6 +84,17 @@ sed -i 's/environment = "test"/environment = "production"/' "$T/c5.conf"
 run_envsync -c "$T/c5.conf" run prod
 expect_rc 11 "restore into production"
 target_untouched "restore into production"
+# 7. TLS required against a server without TLS: a connection error
+if [ "$(my_sql -N -B -e "SELECT @@have_ssl")" != YES ]; then
+    my_conf "$T/c7.conf" tls "$SRC" "$DST" 'ssl_mode = "required";'
+    run_envsync -c "$T/c7.conf" run tls
+    expect_rc 5 "ssl_mode = required without TLS on the server"
+    expect_out "SSL|TLS" "the TLS failure is named"
+    no_artifact tls
+else
+    note "the server has TLS: ssl_mode failure case not run"
+fi
+
 # 6. an artifact written by another engine (the core's test engine) is
 #    refused by the restore, the target untouched
 mkdir -p "$T/tdb"
