@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/rig/mysql.sh - throwaway MariaDB 10.11 for the test rig (sourced by
 # start.sh / stop.sh; needs rig-lib.sh).
 #

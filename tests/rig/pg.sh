@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/rig/pg.sh - throwaway PostgreSQL 15 for the test rig (sourced by
 # start.sh / stop.sh; needs rig-lib.sh).
 #

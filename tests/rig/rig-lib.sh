@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/rig/rig-lib.sh - helpers shared by the test rig scripts (sourced).
 #
 # Layout of a rig directory DIR:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/rig/s3.sh - a real S3 for the test rig: OpenStack Swift (Debian 12,
 # 2.30) as a one-machine "all in one" with the s3api middleware in front
 # of tempauth, so requests are really SigV4-checked.  Sourced by start.sh /
@@ -20,7 +21,7 @@ RIG_SWIFT_CONTAINER_PORT=${RIG_SWIFT_CONTAINER_PORT:-16011}
 RIG_SWIFT_ACCOUNT_PORT=${RIG_SWIFT_ACCOUNT_PORT:-16012}
 RIG_MEMCACHED_PORT=${RIG_MEMCACHED_PORT:-16211}
 RIG_S3_MIN_PART_SIZE=${RIG_S3_MIN_PART_SIZE:-5242880}
-_S3_ACCOUNT=test
+_S3_ACCOUNT='test'
 _S3_USER=tester
 _S3_SECRET=testing
 _S3_REGION=us-east-1

@@ -3,6 +3,7 @@
 # $ENVSYNC_RIG_ENV really answer (PostgreSQL and MariaDB run `select 1`,
 # S3 answers a SigV4-signed ListBuckets and refuses a wrong secret).
 # Skips without a rig, fails without one under ENVSYNC_REQUIRE_SERVERS=1.
+# shellcheck disable=SC2154  # top_srcdir comes from make check
 . "$top_srcdir/tests/lib.sh" || { echo "test-rig: cannot source tests/lib.sh" >&2; exit 99; }
 need_pg
 need_mysql
