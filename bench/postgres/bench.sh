@@ -8,8 +8,13 @@
 # Server: PGHOST/PGPORT/PGUSER (or $ENVSYNC_RIG_ENV), a superuser.
 #
 # Measured, each into a fresh database on the same server:
-#   envsync   backup -> file store (zstd 3) -> fetch -> restore (jobs 2)
-#   envsync-z1t2  the same with zstd level 1 on 2 compression threads
+#   envsync   backup -> file store -> fetch -> restore (jobs 2), default
+#             artifact settings (zstd level 1, one worker per CPU, max 4)
+#   envsync-z3t0  the same with zstd level 3 in the calling thread (the
+#             default until 2026-11-25)
+#   envsync-s3    the default run through the s3 storage plugin instead of
+#             file (only when S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY are
+#             set, e.g. by the test rig's env.sh)
 #   ref       pg_dump -Fc -Z1 > file; pg_restore -f - file | psql
 #             (the replaced govuk env-sync pipeline)
 #   dir-j2    pg_dump -Fd -j 2 -Z1 + pg_restore -j 2
@@ -29,7 +34,7 @@ if [ -n "${ENVSYNC_RIG_ENV:-}" ] && [ -r "$ENVSYNC_RIG_ENV" ]; then
 fi
 : "${PGHOST:?set PGHOST/PGPORT/PGUSER or ENVSYNC_RIG_ENV}" "${PGPORT:?}" "${PGUSER:?}"
 export PGHOST PGPORT PGUSER
-export ENVSYNC_PLUGIN_PATH="$BUILD/.libs:$BUILD/plugins/postgres/.libs:$BUILD/plugins/file/.libs"
+export ENVSYNC_PLUGIN_PATH="$BUILD/.libs:$BUILD/plugins/postgres/.libs:$BUILD/plugins/file/.libs:$BUILD/plugins/s3/.libs"
 ENVSYNC="$BUILD/envsync"
 [ -x "$ENVSYNC" ] || { echo "no envsync binary in $BUILD" >&2; exit 2; }
 
@@ -132,12 +137,14 @@ row() {  # NAME ARTIFACT_BYTES
 
 # envsync: default artifact settings (zstd 3, one compression thread),
 # then zstd 1 with 2 compression threads
-envsync_run() {  # NAME ARTIFACT-SETTINGS
+envsync_run() {  # NAME ARTIFACT-SETTINGS [STORAGE-GROUP]
+    local storage=${3:-}
+    [ -n "$storage" ] || storage="plugin = \"file\"; path = \"$W/store\";"
     rm -rf "${W:?}/store"
     mkdir -p "$W/store"
     cat >"$W/$1.conf" <<EOF
 envsync: { environment = "bench"; log_level = "info"; progress_interval = "0"; };
-storage: { local: { plugin = "file"; path = "$W/store"; }; };
+storage: { local: { $storage }; };
 jobs = ( {
     name = "bench";
     artifact = { $2 };
@@ -154,7 +161,10 @@ EOF
     row "$1" "$(find "$W/store" -name '*.envsync' -printf '%s\n' | head -1)"
 }
 envsync_run envsync 'compression = "zstd";'
-envsync_run envsync-z1t2 'compression = "zstd"; level = 1; threads = 2;'
+envsync_run envsync-z3t0 'compression = "zstd"; level = 3; threads = 0;'
+if [ -n "${S3_ENDPOINT:-}" ] && [ -n "${S3_ACCESS_KEY:-}" ]; then
+    envsync_run envsync-s3 'compression = "zstd";' "plugin = \"s3\"; bucket = \"es-pgbench-$$\"; endpoint = \"$S3_ENDPOINT\"; region = \"${S3_REGION:-us-east-1}\"; access_key_id = \"$S3_ACCESS_KEY\"; secret_access_key = \"$S3_SECRET_KEY\"; create_bucket = true;"
+fi
 # BENCH_ONLY_ENVSYNC=1: skip the other tools (e.g. to check memory at size)
 if [ -n "${BENCH_ONLY_ENVSYNC:-}" ]; then
     printf '%s\n' "| pipeline | wall s | MB/s table data | peak RSS MiB | artifact MiB |" "|---|---|---|---|---|" "${results[@]}"
