@@ -74,6 +74,7 @@ struct pipeline {
 
     uint64_t entries;
     uint64_t rows;               /* DATA/DOCS rows that reached the outputs */
+    json_t *reports;             /* META "*-report" entries (e.g. sanitise's), for the manifest */
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -180,6 +181,18 @@ outputs_put(pipeline *pl, const envsync_entry *e, const void *data, size_t len)
     pl->entries++;
     if (e->kind == ENVSYNC_ENTRY_DATA || e->kind == ENVSYNC_ENTRY_DOCS)
         pl->rows += e->rows;
+    /* transform reports (which rules applied, how many values each changed)
+     * go into the stored manifest too, so `envsync inspect` shows them */
+    if (e->kind == ENVSYNC_ENTRY_META && e->object && strlen(e->object) > 7 &&
+        strcmp(e->object + strlen(e->object) - 7, "-report") == 0) {
+        json_t *r = json_loadb(data, len, 0, NULL);
+
+        if (r) {
+            if (!pl->reports)
+                pl->reports = json_object();
+            json_object_set_new(pl->reports, e->object, r);
+        }
+    }
     if (pl->writer) {
         st = es_artifact_write_entry(pl->writer, e, data, len, err, sizeof err);
         if (st != ENVSYNC_OK) {
@@ -326,6 +339,8 @@ store_commit(pipeline *pl, json_t *extra)
     envsync_status st;
     char b1[32];
 
+    if (pl->reports)
+        json_object_set(extra, "reports", pl->reports);
     extra_text = json_text(extra);
     st = es_artifact_writer_finish(pl->writer, extra_text, &manifest_text, &stats, err, sizeof err);
     free(extra_text);
@@ -527,6 +542,7 @@ pipeline_close(pipeline *pl)
     free(pl->stages);
     free(pl->header_json);
     es_counts_free(pl->delivered);
+    json_decref(pl->reports);
     pthread_mutex_destroy(&pl->lock);
 }
 

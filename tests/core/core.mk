@@ -16,7 +16,8 @@ CORE_TESTS = \
 	tests/core/encryption.sh \
 	tests/core/exports.sh \
 	tests/core/examples.sh \
-	tests/core/check-schema.sh
+	tests/core/check-schema.sh \
+	tests/core/report.sh
 TESTS += $(CORE_TESTS)
 dist_check_SCRIPTS += $(CORE_TESTS)
 EXTRA_DIST += tests/core/common.sh tests/core/http_receiver.py docs/examples/rowcount.c
