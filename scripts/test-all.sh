@@ -8,7 +8,7 @@
 #   3. start the real-server rig (tests/rig/start.sh: PostgreSQL 15,
 #      MariaDB 10.11, Swift+s3api) in a temp dir, always stopped at exit
 #   4. make check with ENVSYNC_REQUIRE_SERVERS=1 (a missing server fails)
-#   5. every unit test program (check_PROGRAMS under tests/unit/) under
+#   5. every unit test program (check_PROGRAMS registered in TESTS) under
 #      valgrind --leak-check=full
 #   6. configure --enable-asan in build/asan; the unit tests under ASan/UBSan
 #   7. make distcheck (tarball builds, its unit tests pass; server tests skip)
@@ -222,9 +222,14 @@ mkvar() {
         -f <(printf 'test-all-print-var:\n\t@echo $(%s)\n' "$2") test-all-print-var 2>/dev/null
 }
 read -r -a ALL_TESTS <<< "$(mkvar "$DEBUG" TESTS)"
+# Unit programs: every check program that is itself a registered test (the
+# core's and the plugins' unit tests and fuzz regression drivers; helper
+# programs that shell tests drive, like s3drive, are not tests themselves).
 UNIT_PROGS=()
 for p in $(mkvar "$DEBUG" check_PROGRAMS); do
-    case $p in tests/unit/*) UNIT_PROGS+=("$p") ;; esac
+    for t in "${ALL_TESTS[@]}"; do
+        if [ "$t" = "$p" ]; then UNIT_PROGS+=("$p"); break; fi
+    done
 done
 stage "${#ALL_TESTS[@]} tests registered, ${#UNIT_PROGS[@]} unit test programs"
 [ ${#ALL_TESTS[@]} -gt 0 ] || record FAIL "no tests registered in TESTS" "$LOGS/build-debug.log"
@@ -296,7 +301,7 @@ elif [ ${#UNIT_PROGS[@]} -gt 0 ]; then
         esac
     done
 else
-    stage "valgrind: no unit test programs under tests/unit/"
+    stage "valgrind: no unit test programs registered"
 fi
 
 # ------------------------------------------------------------ 6. ASan
