@@ -715,110 +715,175 @@ fetch_read_fn(void *arg, void *buf, size_t cap, size_t *got)
     return st;
 }
 
+/* An artifact being read from the job's fetch storage. */
+typedef struct fetch_src {
+    envsync_ctx ctx;             /* the fetch storage's plugin instance */
+    int ctx_open;
+    fetch_in in;
+    es_artifact_reader *reader;
+    char ts[17];
+    char *key;                   /* the artifact's key, once opened */
+} fetch_src;
+
+/* Open the fetch storage and pick the artifact: given_ts, else the job's
+ * select.  A failure to open is reported; ENVSYNC_ERR_NOTFOUND from the
+ * selection is returned unreported (the message is on fs->ctx). */
+static envsync_status
+fetch_select(es_run *run, fetch_src *fs, const char *phase, const char *given_ts)
+{
+    es_job *j = run->job;
+    envsync_status st;
+
+    memset(fs, 0, sizeof *fs);
+    st = es_ctx_open(&fs->ctx, run, run->conf, j->name, phase, &j->fetch.storage->inst);
+    fs->ctx_open = 1;
+    if (st != ENVSYNC_OK)
+        return plugin_failed(run, &fs->ctx, st);
+    if (given_ts) {
+        memcpy(fs->ts, given_ts, 17);
+        return ENVSYNC_OK;
+    }
+    st = es_stored_select(&fs->ctx, j->fetch.storage, j->fetch.job, j->fetch.select, fs->ts);
+    if (st != ENVSYNC_OK && st != ENVSYNC_ERR_NOTFOUND)
+        st = plugin_failed(run, &fs->ctx, st);
+    return st;
+}
+
+/* Open the selected artifact and its reader (which reads the header);
+ * want_size UINT64_MAX skips the size check.  Sets the run's artifact
+ * engine and header. */
+static envsync_status
+fetch_open(es_run *run, fetch_src *fs, const char *phase, uint64_t want_size)
+{
+    es_job *j = run->job;
+    es_storage *sto = j->fetch.storage;
+    uint64_t size = UINT64_MAX;
+    const char *header_text;
+    char err[ES_ERRLEN];
+    envsync_status st;
+    json_t *h;
+
+    fs->key = es_key_artifact(sto, j->fetch.job, fs->ts);
+    st = sto->inst.plugin->desc.read_open(&fs->ctx, fs->ctx.state, fs->key, &size, &fs->in.reader);
+    if (st != ENVSYNC_OK) {
+        fs->in.reader = NULL;
+        return plugin_failed(run, &fs->ctx, st == ENVSYNC_ERR_NOTFOUND ? ENVSYNC_ERR_STORAGE : st);
+    }
+    if (want_size != UINT64_MAX && size != UINT64_MAX && size != want_size)
+        return core_failed(run, phase, ENVSYNC_ERR_INTEGRITY, "artifact %s is %llu bytes, its manifest "
+                           "says %llu: refusing it", fs->key, (unsigned long long)size,
+                           (unsigned long long)want_size);
+    fs->in.ctx = &fs->ctx;
+    fs->in.run = run;
+    st = es_artifact_reader_new(&fs->reader, &j->art, fetch_read_fn, &fs->in, &header_text, err, sizeof err);
+    if (st != ENVSYNC_OK) {
+        fs->reader = NULL;
+        if (fs->ctx.err_status)
+            return plugin_failed(run, &fs->ctx, fs->ctx.err_status);
+        return core_failed(run, phase, st, "artifact %s: %s", fs->key, err);
+    }
+    free(run->artifact_header);
+    run->artifact_header = es_strdup(header_text);
+    free(run->artifact_engine);
+    run->artifact_engine = NULL;
+    h = json_loads(header_text, 0, NULL);
+    if (h && json_is_string(json_object_get(h, "engine")))
+        run->artifact_engine = es_strdup(json_string_value(json_object_get(h, "engine")));
+    json_decref(h);
+    return ENVSYNC_OK;
+}
+
+/* Next entry of the artifact; failures are reported against the storage
+ * (a read error), the run's cancellation, or the format. */
+static envsync_status
+fetch_next(es_run *run, fetch_src *fs, const char *phase, envsync_entry *e, const void **data,
+           size_t *len, int *more)
+{
+    char err[ES_ERRLEN];
+    envsync_status st = es_artifact_next(fs->reader, e, data, len, more, err, sizeof err);
+
+    if (st == ENVSYNC_OK)
+        return st;
+    if (fs->ctx.err_status)
+        return plugin_failed(run, &fs->ctx, fs->ctx.err_status);
+    if (atomic_load(&run->cancel))
+        return (envsync_status)atomic_load(&run->cancel);
+    return core_failed(run, phase, st, "artifact %s: %s", fs->key, err);
+}
+
+static void
+fetch_close(fetch_src *fs)
+{
+    if (fs->reader)
+        es_artifact_reader_free(fs->reader);
+    if (fs->in.reader)
+        fs->ctx.inst->plugin->desc.read_close(&fs->ctx, fs->in.reader);
+    if (fs->ctx_open)
+        es_ctx_close(&fs->ctx);
+    free(fs->key);
+    memset(fs, 0, sizeof *fs);
+}
+
 static envsync_status
 run_consume(es_run *run, const char *given_ts, int with_store)
 {
     es_job *j = run->job;
     es_storage *sto = j->fetch.storage;
-    const envsync_plugin *fd = &sto->inst.plugin->desc;
-    envsync_ctx fctx;
-    fetch_in in;
+    fetch_src fs;
     pipeline pl;
-    es_artifact_reader *reader = NULL;
     es_instance *tr;
     size_t nt = 0;
     envsync_status st;
-    char ts[17], *key = NULL, *mtext = NULL, err[ES_ERRLEN];
-    const char *header_text;
-    json_t *manifest = NULL, *header = NULL;
-    uint64_t want_size = 0, size = UINT64_MAX;
+    char *mkey = NULL, *mtext = NULL;
+    json_t *manifest = NULL;
+    uint64_t want_size = 0;
     const char *want_sha = NULL;
-    int fopen_ = 0;
 
-    memset(&in, 0, sizeof in);
+    memset(&fs, 0, sizeof fs);
     tr = enabled_transforms(j, &nt);
     phase_begin(run, "fetch");
     st = pipeline_open(&pl, run, "consume", tr, nt);
     if (st != ENVSYNC_OK)
         goto out;
-    st = es_ctx_open(&fctx, run, run->conf, j->name, "fetch", &sto->inst);
-    fopen_ = 1;
-    if (st != ENVSYNC_OK) {
-        st = plugin_failed(run, &fctx, st);
+    st = fetch_select(run, &fs, "fetch", given_ts);
+    if (st == ENVSYNC_ERR_NOTFOUND)
+        st = plugin_failed(run, &fs.ctx, ENVSYNC_ERR_STORAGE);
+    if (st != ENVSYNC_OK)
         goto out;
-    }
-    if (given_ts) {
-        memcpy(ts, given_ts, 17);
-    } else {
-        st = es_stored_select(&fctx, sto, j->fetch.job, j->fetch.select, ts);
-        if (st != ENVSYNC_OK) {
-            st = plugin_failed(run, &fctx, st == ENVSYNC_ERR_NOTFOUND ? ENVSYNC_ERR_STORAGE : st);
-            goto out;
-        }
-    }
-    key = es_key_manifest(sto, j->fetch.job, ts);
-    st = es_get_small(&fctx, key, &mtext, NULL);
+    mkey = es_key_manifest(sto, j->fetch.job, fs.ts);
+    st = es_get_small(&fs.ctx, mkey, &mtext, NULL);
     if (st != ENVSYNC_OK) {
         if (st == ENVSYNC_ERR_NOTFOUND) {
-            fctx.err_status = ENVSYNC_OK;
-            es_ctx_error(&fctx, ENVSYNC_ERR_INTEGRITY, "manifest %s is missing: the artifact is incomplete", key);
+            fs.ctx.err_status = ENVSYNC_OK;
+            es_ctx_error(&fs.ctx, ENVSYNC_ERR_INTEGRITY, "manifest %s is missing: the artifact is incomplete", mkey);
             st = ENVSYNC_ERR_INTEGRITY;
         }
-        st = plugin_failed(run, &fctx, st);
+        st = plugin_failed(run, &fs.ctx, st);
         goto out;
     }
     manifest = json_loads(mtext, 0, NULL);
     if (!manifest || json_unpack(manifest, "{s:{s:I, s:s}}", "artifact", "size", &want_size,
                                  "sha256", &want_sha) != 0) {
-        st = core_failed(run, "fetch", ENVSYNC_ERR_INTEGRITY, "manifest %s is not a valid envsync manifest", key);
+        st = core_failed(run, "fetch", ENVSYNC_ERR_INTEGRITY, "manifest %s is not a valid envsync manifest", mkey);
         goto out;
     }
-    free(key);
-    key = es_key_artifact(sto, j->fetch.job, ts);
     es_log(ENVSYNC_LOG_INFO, j->name, "fetch", sto->inst.plugin->name,
-           "fetching %s from storage %s (%llu bytes)", key, sto->name, (unsigned long long)want_size);
+           "fetching %s/%s.envsync from storage %s (%llu bytes)", j->fetch.job, fs.ts, sto->name,
+           (unsigned long long)want_size);
     run->artifact_size = want_size;
-    st = fd->read_open(&fctx, fctx.state, key, &size, &in.reader);
-    if (st != ENVSYNC_OK) {
-        in.reader = NULL;
-        st = plugin_failed(run, &fctx, st == ENVSYNC_ERR_NOTFOUND ? ENVSYNC_ERR_STORAGE : st);
+    if ((st = fetch_open(run, &fs, "fetch", want_size)) != ENVSYNC_OK)
         goto out;
-    }
-    if (size != UINT64_MAX && size != want_size) {
-        st = core_failed(run, "fetch", ENVSYNC_ERR_INTEGRITY, "artifact %s is %llu bytes, its manifest "
-                         "says %llu: refusing it", key, (unsigned long long)size,
-                         (unsigned long long)want_size);
-        goto out;
-    }
-    in.ctx = &fctx;
-    in.run = run;
-    st = es_artifact_reader_new(&reader, &j->art, fetch_read_fn, &in, &header_text, err, sizeof err);
-    if (st != ENVSYNC_OK) {
-        reader = NULL;
-        if (fctx.err_status)
-            st = plugin_failed(run, &fctx, fctx.err_status);
-        else
-            st = core_failed(run, "fetch", st, "artifact %s: %s", key, err);
-        goto out;
-    }
-    header = json_loads(header_text, 0, NULL);
-    free(run->artifact_header);
-    run->artifact_header = es_strdup(header_text);
-    free(run->artifact_engine);
-    run->artifact_engine = NULL;
-    if (header && json_is_string(json_object_get(header, "engine")))
-        run->artifact_engine = es_strdup(json_string_value(json_object_get(header, "engine")));
     if (with_store) {
-        json_t *h = json_deep_copy(header ? header : json_object());
+        json_t *h = json_loads(run->artifact_header, 0, NULL);
+        char *ht;
 
+        if (!h)
+            h = json_object();
         json_object_set_new(h, "job", json_string(j->name));
-        json_object_set_new(h, "derived_from", json_pack("{s:s, s:s}", "job", j->fetch.job, "timestamp", ts));
-        {
-            char *ht = json_text(h);
-
-            st = store_open(&pl, j->store.storage, ht);
-            free(ht);
-        }
+        json_object_set_new(h, "derived_from", json_pack("{s:s, s:s}", "job", j->fetch.job, "timestamp", fs.ts));
+        ht = json_text(h);
+        st = store_open(&pl, j->store.storage, ht);
+        free(ht);
         json_decref(h);
         if (st != ENVSYNC_OK)
             goto out;
@@ -832,16 +897,8 @@ run_consume(es_run *run, const char *given_ts, int with_store)
         size_t len;
         int more;
 
-        st = es_artifact_next(reader, &e, &data, &len, &more, err, sizeof err);
-        if (st != ENVSYNC_OK) {
-            if (fctx.err_status)
-                st = plugin_failed(run, &fctx, fctx.err_status);
-            else if (atomic_load(&run->cancel))
-                st = (envsync_status)atomic_load(&run->cancel);
-            else
-                st = core_failed(run, "fetch", st, "artifact %s: %s", key, err);
+        if ((st = fetch_next(run, &fs, "fetch", &e, &data, &len, &more)) != ENVSYNC_OK)
             goto out;
-        }
         if (!more)
             break;
         if ((st = es_run_cancelled(run)) != ENVSYNC_OK)
@@ -852,16 +909,16 @@ run_consume(es_run *run, const char *given_ts, int with_store)
     {
         es_artifact_stats stats;
 
-        es_artifact_reader_stats(reader, &stats);
+        es_artifact_reader_stats(fs.reader, &stats);
         if (stats.stored_bytes != want_size || strcmp(stats.sha256, want_sha) != 0) {
             st = core_failed(run, "fetch", ENVSYNC_ERR_INTEGRITY, "artifact %s does not match its "
                              "manifest: %llu bytes with sha256 %s, expected %llu bytes with sha256 %s; "
-                             "nothing was restored", key, (unsigned long long)stats.stored_bytes,
+                             "nothing was restored", fs.key, (unsigned long long)stats.stored_bytes,
                              stats.sha256, (unsigned long long)want_size, want_sha);
             goto out;
         }
         es_log(ENVSYNC_LOG_INFO, j->name, "fetch", sto->inst.plugin->name,
-               "artifact %s verified: %llu bytes, sha256 %s, %llu entries, %llu rows", ts,
+               "artifact %s verified: %llu bytes, sha256 %s, %llu entries, %llu rows", fs.ts,
                (unsigned long long)stats.stored_bytes, stats.sha256,
                (unsigned long long)stats.entries, (unsigned long long)stats.rows);
     }
@@ -869,7 +926,7 @@ run_consume(es_run *run, const char *given_ts, int with_store)
         json_t *extra = json_pack("{s:s, s:s, s:s, s:o, s:o}", "job", j->name,
                                   "engine", run->artifact_engine ? run->artifact_engine : "",
                                   "environment", run->conf->environment,
-                                  "derived_from", json_pack("{s:s, s:s}", "job", j->fetch.job, "timestamp", ts),
+                                  "derived_from", json_pack("{s:s, s:s}", "job", j->fetch.job, "timestamp", fs.ts),
                                   "transforms", transforms_json(j, 1));
 
         json_object_set_new(extra, "timestamp", json_string(pl.ts));
@@ -878,17 +935,11 @@ run_consume(es_run *run, const char *given_ts, int with_store)
         json_decref(extra);
     }
 out:
-    if (reader)
-        es_artifact_reader_free(reader);
-    if (in.reader)
-        fd->read_close(&fctx, in.reader);
+    fetch_close(&fs);
     pipeline_close(&pl);
-    if (fopen_)
-        es_ctx_close(&fctx);
     json_decref(manifest);
-    json_decref(header);
     free(mtext);
-    free(key);
+    free(mkey);
     free(tr);
     return st;
 }
@@ -903,17 +954,11 @@ es_run_check_schema(es_conf *conf, es_job *j, int deep)
 {
     es_run run;
     es_storage *sto = j->fetch.storage;
-    envsync_ctx fctx;
-    fetch_in in;
+    fetch_src fs;
     pipeline pl;
-    es_artifact_reader *reader = NULL;
     es_instance *tr;
-    size_t nt = 0, n = 0;
+    size_t nt = 0, n = 0, k;
     envsync_status st;
-    char ts[17], *key = NULL, err[ES_ERRLEN];
-    const char *header_text;
-    uint64_t size = UINT64_MAX;
-    int fopen_ = 0;
 
     memset(&run, 0, sizeof run);
     run.conf = conf;
@@ -921,59 +966,29 @@ es_run_check_schema(es_conf *conf, es_job *j, int deep)
     run.start_ms = es_now_ms();
     run.phase = "check";
     atomic_init(&run.cancel, 0);
-    memset(&in, 0, sizeof in);
+    memset(&fs, 0, sizeof fs);
     tr = enabled_transforms(j, &nt);
     st = pipeline_open(&pl, &run, "check", tr, nt);
     if (st != ENVSYNC_OK)
         goto out;
-    st = es_ctx_open(&fctx, &run, conf, j->name, "fetch", &sto->inst);
-    fopen_ = 1;
-    if (st != ENVSYNC_OK ||
-        (st = es_stored_select(&fctx, sto, j->fetch.job, j->fetch.select, ts)) != ENVSYNC_OK) {
-        if (st == ENVSYNC_ERR_NOTFOUND) {
-            /* nothing stored yet: nothing to check against */
-            es_log(ENVSYNC_LOG_WARN, j->name, "check", sto->inst.plugin->name,
-                   "no artifact to check the transforms against yet: %s", es_ctx_message(&fctx));
-            st = ENVSYNC_OK;
-        } else {
-            st = plugin_failed(&run, &fctx, st);
-        }
+    st = fetch_select(&run, &fs, "check", NULL);
+    if (st == ENVSYNC_ERR_NOTFOUND) {
+        /* nothing stored yet: nothing to check against */
+        es_log(ENVSYNC_LOG_WARN, j->name, "check", sto->inst.plugin->name,
+               "no artifact to check the transforms against yet: %s", es_ctx_message(&fs.ctx));
+        st = ENVSYNC_OK;
         goto out;
     }
-    key = es_key_artifact(sto, j->fetch.job, ts);
-    st = sto->inst.plugin->desc.read_open(&fctx, fctx.state, key, &size, &in.reader);
-    if (st != ENVSYNC_OK) {
-        in.reader = NULL;
-        st = plugin_failed(&run, &fctx, st);
+    if (st != ENVSYNC_OK || (st = fetch_open(&run, &fs, "check", UINT64_MAX)) != ENVSYNC_OK)
         goto out;
-    }
-    in.ctx = &fctx;
-    in.run = &run;
-    st = es_artifact_reader_new(&reader, &j->art, fetch_read_fn, &in, &header_text, err, sizeof err);
-    if (st != ENVSYNC_OK) {
-        reader = NULL;
-        st = core_failed(&run, "check", st, "artifact %s: %s", key, err);
-        goto out;
-    }
-    {
-        json_t *h = json_loads(header_text, 0, NULL);
-
-        if (h && json_is_string(json_object_get(h, "engine")))
-            run.artifact_engine = es_strdup(json_string_value(json_object_get(h, "engine")));
-        run.artifact_header = es_strdup(header_text);
-        json_decref(h);
-    }
     for (;;) {
         envsync_entry e;
         const void *data;
         size_t len;
         int more;
 
-        st = es_artifact_next(reader, &e, &data, &len, &more, err, sizeof err);
-        if (st != ENVSYNC_OK) {
-            st = core_failed(&run, "check", st, "artifact %s: %s", key, err);
+        if ((st = fetch_next(&run, &fs, "check", &e, &data, &len, &more)) != ENVSYNC_OK)
             goto out;
-        }
         if (!more)
             break;
         if (e.kind == ENVSYNC_ENTRY_DATA || e.kind == ENVSYNC_ENTRY_DOCS) {
@@ -987,21 +1002,21 @@ es_run_check_schema(es_conf *conf, es_job *j, int deep)
     }
     if (deep) {
         es_artifact_stats stats;
-        char *mkey = es_key_manifest(sto, j->fetch.job, ts), *mtext = NULL;
+        char *mkey = es_key_manifest(sto, j->fetch.job, fs.ts), *mtext = NULL;
         json_t *m = NULL;
         json_int_t size_ = -1;
         const char *sha = NULL;
 
-        es_artifact_reader_stats(reader, &stats);
-        if (es_get_small(&fctx, mkey, &mtext, NULL) == ENVSYNC_OK)
+        es_artifact_reader_stats(fs.reader, &stats);
+        if (es_get_small(&fs.ctx, mkey, &mtext, NULL) == ENVSYNC_OK)
             m = json_loads(mtext, 0, NULL);
         if (!m || json_unpack(m, "{s:{s:I, s:s}}", "artifact", "size", &size_, "sha256", &sha) != 0 ||
             (uint64_t)size_ != stats.stored_bytes || strcmp(sha, stats.sha256) != 0)
             st = core_failed(&run, "check", ENVSYNC_ERR_INTEGRITY, "artifact %s does not match its "
-                             "manifest %s", key, mkey);
+                             "manifest %s", fs.key, mkey);
         else
             es_log(ENVSYNC_LOG_INFO, j->name, "check", NULL, "artifact %s verified: %llu bytes, sha256 %s",
-                   key, (unsigned long long)stats.stored_bytes, stats.sha256);
+                   fs.key, (unsigned long long)stats.stored_bytes, stats.sha256);
         json_decref(m);
         free(mtext);
         free(mkey);
@@ -1009,31 +1024,20 @@ es_run_check_schema(es_conf *conf, es_job *j, int deep)
             goto out;
     }
     /* let the transforms judge what they saw (nothing reaches any output) */
-    {
-        size_t k;
+    for (k = 0; k < pl.nt && st == ENVSYNC_OK; k++) {
+        envsync_ctx *tc = &pl.tctx[k];
+        const envsync_plugin *d = &tc->inst->plugin->desc;
 
-        for (k = 0; k < pl.nt && st == ENVSYNC_OK; k++) {
-            envsync_ctx *tc = &pl.tctx[k];
-            const envsync_plugin *d = &tc->inst->plugin->desc;
-
-            if (d->transform_finish &&
-                (st = d->transform_finish(tc, tc->state, &pl.stages[k + 1].sink)) != ENVSYNC_OK)
-                st = plugin_failed(&run, tc, st);
-        }
-        if (st != ENVSYNC_OK)
-            goto out;
+        if (d->transform_finish &&
+            (st = d->transform_finish(tc, tc->state, &pl.stages[k + 1].sink)) != ENVSYNC_OK)
+            st = plugin_failed(&run, tc, st);
     }
-    es_log(ENVSYNC_LOG_INFO, j->name, "check", NULL, "transforms accept the schema of %s/%s "
-           "(%zu schema entries)", j->fetch.job, ts, n);
+    if (st == ENVSYNC_OK)
+        es_log(ENVSYNC_LOG_INFO, j->name, "check", NULL, "transforms accept the schema of %s/%s "
+               "(%zu schema entries)", j->fetch.job, fs.ts, n);
 out:
-    if (reader)
-        es_artifact_reader_free(reader);
-    if (in.reader)
-        sto->inst.plugin->desc.read_close(&fctx, in.reader);
+    fetch_close(&fs);
     pipeline_close(&pl);
-    if (fopen_)
-        es_ctx_close(&fctx);
-    free(key);
     free(tr);
     free(run.artifact_engine);
     free(run.artifact_header);
