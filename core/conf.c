@@ -421,7 +421,7 @@ opt_str(vctx *v, config_setting_t *g, const char *key, const char *label, char *
 static envsync_status
 opt_duration(vctx *v, config_setting_t *g, const char *key, const char *label, int64_t *out)
 {
-    static const envsync_option def = { "", ENVSYNC_OPT_DURATION, 0, NULL, NULL };
+    envsync_option def = { key, ENVSYNC_OPT_DURATION, 0, NULL, NULL };
     config_setting_t *s = config_setting_get_member(g, key);
     es_optval ov;
     envsync_status st;
@@ -430,13 +430,8 @@ opt_duration(vctx *v, config_setting_t *g, const char *key, const char *label, i
         return ENVSYNC_OK;
     memset(&ov, 0, sizeof ov);
     ov.def = &def;
-    {
-        envsync_option d2 = def;
-
-        d2.name = key;
-        if ((st = parse_value(v, s, NULL, &d2, label, &ov)) != ENVSYNC_OK)
-            return st;
-    }
+    if ((st = parse_value(v, s, NULL, &def, label, &ov)) != ENVSYNC_OK)
+        return st;
     *out = ov.num;
     return ENVSYNC_OK;
 }
@@ -478,49 +473,6 @@ make_instance(vctx *v, es_loader *l, config_setting_t *g, const char *label,
                     es_phases_str(inst->plugin->desc.phases, buf, sizeof buf));
     }
     return bind_options(v, g, reserved, inst);
-}
-
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* 64 hex digits or base64 of 32 bytes. */
-static int
-decode_key(const char *text, unsigned char key[32])
-{
-    size_t n = strlen(text), i;
-
-    if (n == 64) {
-        for (i = 0; i < 32; i++) {
-            int hi = hexval((unsigned char)text[2 * i]), lo = hexval((unsigned char)text[2 * i + 1]);
-
-            if (hi < 0 || lo < 0)
-                break;
-            key[i] = (unsigned char)(hi * 16 + lo);
-        }
-        if (i == 32)
-            return 0;
-    }
-    if (n == 44) {
-        unsigned char out[48];
-        int got = EVP_DecodeBlock(out, (const unsigned char *)text, 44);
-
-        /* 44 chars with one '=' pad decode to 33 bytes minus the pad */
-        if (got == 33 && text[43] == '=' && text[42] != '=') {
-            memcpy(key, out, 32);
-            OPENSSL_cleanse(out, sizeof out);
-            return 0;
-        }
-        OPENSSL_cleanse(out, sizeof out);
-    }
-    return -1;
 }
 
 static envsync_status
@@ -586,7 +538,7 @@ parse_artifact(vctx *v, config_setting_t *g, es_job *j, const char *label)
     }
     if (text) {
         es_redact_add(text);
-        if (decode_key(text, j->key) < 0) {
+        if (es_decode_key(text, j->key) < 0) {
             OPENSSL_cleanse(text, strlen(text));
             free(text);
             return verr(v, s, ENVSYNC_ERR_CONFIG, "%s: the encryption key must be 32 bytes, "

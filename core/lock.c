@@ -107,13 +107,7 @@ heartbeat(void *arg)
         int64_t exp;
         int r;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += every / 1000;
-        ts.tv_nsec += (every % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        es_abstime_in(every, &ts);
         pthread_cond_timedwait(&l->cv, &l->mu, &ts);
         if (l->stop)
             break;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #define DEFAULT_CONFIG SYSCONFDIR "/envsync/envsync.conf"
 
@@ -105,17 +106,6 @@ load_config(globals *g)
     if (g->log_level < 0 && g->conf->log_level >= 0)
         es_log_set_level(g->conf->log_level);
     return ENVSYNC_OK;
-}
-
-static int
-want_help(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -473,24 +463,17 @@ inspect_file(globals *g, const char *path, const char *key_file)
 
     memset(&ao, 0, sizeof ao);
     if (key_file) {
-        size_t len;
-        char *text = es_read_file(key_file, 4096, 1, &len);
-        size_t i;
+        char *text = es_read_file(key_file, 4096, 1, NULL);
 
-        if (!text || len != 64) {
+        if (!text || es_decode_key(text, key) < 0) {
+            es_log(ENVSYNC_LOG_ERROR, NULL, NULL, NULL, "%s: %s", key_file, text ? "the key must be "
+                   "32 bytes, as 64 hex digits or 44 base64 characters" : strerror(errno));
+            if (text)
+                OPENSSL_cleanse(text, strlen(text));
             free(text);
-            es_log(ENVSYNC_LOG_ERROR, NULL, NULL, NULL, "%s: expected 64 hex digits", key_file);
             return ENVSYNC_ERR_CONFIG;
         }
-        for (i = 0; i < 32; i++) {
-            unsigned v;
-
-            if (sscanf(text + 2 * i, "%2x", &v) != 1) {
-                free(text);
-                return ENVSYNC_ERR_CONFIG;
-            }
-            key[i] = (unsigned char)v;
-        }
+        OPENSSL_cleanse(text, strlen(text));
         free(text);
         ao.key = key;
     }
@@ -694,14 +677,9 @@ cmd_plugins(globals *g, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "log-format", required_argument, NULL, 'F' },
-        { "log-level", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' }, { 0, 0, 0, 0 }
-    };
     globals g;
     const char *cmd;
-    int c, rc;
+    int rc;
 
     memset(&g, 0, sizeof g);
     g.log_format = -1;
@@ -761,8 +739,6 @@ main(int argc, char **argv)
         argc = o;
         argv[argc] = NULL;
     }
-    (void)opts;
-    (void)c;
     if (argc < 2)
         return usage_error("no command given");
     cmd = argv[1];
@@ -775,7 +751,6 @@ main(int argc, char **argv)
             argv = hv;
             argc = 2;
             cmd = argv[0];
-            (void)want_help;
         } else {
             fputs(usage_text, stdout);
             return 0;

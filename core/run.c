@@ -54,7 +54,6 @@ struct pipeline {
 
     envsync_ctx *tctx;           /* transforms */
     size_t nt;
-    int *tbegun;
     stage *stages;               /* nt + 1 */
 
     /* store output */
@@ -418,7 +417,6 @@ pipeline_open(pipeline *pl, es_run *run, const char *name, es_instance *transfor
     pl->entry.priv = pl;
     pl->nt = nt;
     pl->tctx = es_calloc(nt + 1, sizeof *pl->tctx);
-    pl->tbegun = es_calloc(nt + 1, sizeof *pl->tbegun);
     pl->stages = es_calloc(nt + 1, sizeof *pl->stages);
     pl->delivered = es_counts_new();
     for (i = 0; i <= nt; i++) {
@@ -436,7 +434,6 @@ pipeline_open(pipeline *pl, es_run *run, const char *name, es_instance *transfor
             return plugin_failed(run, ctx, st);
         if (d->transform_begin && (st = d->transform_begin(ctx, ctx->state)) != ENVSYNC_OK)
             return plugin_failed(run, ctx, st);
-        pl->tbegun[i] = 1;
     }
     return ENVSYNC_OK;
 }
@@ -488,7 +485,6 @@ pipeline_finish(pipeline *pl, json_t *extra)
         if (d->transform_finish &&
             (st = d->transform_finish(ctx, ctx->state, &pl->stages[i + 1].sink)) != ENVSYNC_OK)
             return plugin_failed(run, ctx, st);
-        pl->tbegun[i] = 0;
     }
     if ((st = es_run_cancelled(run)) != ENVSYNC_OK)
         return st;
@@ -538,7 +534,6 @@ pipeline_close(pipeline *pl)
         if (pl->tctx[i].inst)
             es_ctx_close(&pl->tctx[i]);
     free(pl->tctx);
-    free(pl->tbegun);
     free(pl->stages);
     free(pl->header_json);
     es_counts_free(pl->delivered);
@@ -660,13 +655,12 @@ run_produce(es_run *run, int with_store, int with_restore, int with_transforms, 
     if ((st = es_run_cancelled(run)) != ENVSYNC_OK)
         goto out;
     {
-        char b1[32], d1[32];
+        char d1[32];
 
-        es_log_extra(ENVSYNC_LOG_INFO, j->name, "backup", j->backup->plugin->name, NULL,
-                     "backup finished: %llu entries, %llu rows in %s", (unsigned long long)pl.entries,
-                     (unsigned long long)pl.rows,
-                     es_fmt_duration(es_now_ms() - run->phase_start_ms, d1, sizeof d1));
-        (void)b1;
+        es_log(ENVSYNC_LOG_INFO, j->name, "backup", j->backup->plugin->name,
+               "backup finished: %llu entries, %llu rows in %s", (unsigned long long)pl.entries,
+               (unsigned long long)pl.rows,
+               es_fmt_duration(es_now_ms() - run->phase_start_ms, d1, sizeof d1));
     }
     extra = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "job", j->name,
                       "engine", run->artifact_engine, "environment", run->conf->environment,
@@ -1057,12 +1051,7 @@ watchdog_main(void *arg)
     while (!run->stopping) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        es_abstime_in(200, &ts);
         pthread_cond_timedwait(&run->wd_cond, &run->wd_lock, &ts);
         if (run->stopping)
             break;

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 static void
 oom(void)
 {
@@ -188,6 +191,18 @@ es_now_ms(void)
 }
 
 void
+es_abstime_in(int64_t ms, struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+void
 es_timestamp(time_t t, char out[17])
 {
     struct tm tm;
@@ -280,4 +295,47 @@ es_glob_match(const char *p, const char *s)
     while (*p == '*')
         p++;
     return *p == '\0';
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* 64 hex digits or base64 of 32 bytes. */
+int
+es_decode_key(const char *text, unsigned char key[32])
+{
+    size_t n = strlen(text), i;
+
+    if (n == 64) {
+        for (i = 0; i < 32; i++) {
+            int hi = hexval((unsigned char)text[2 * i]), lo = hexval((unsigned char)text[2 * i + 1]);
+
+            if (hi < 0 || lo < 0)
+                break;
+            key[i] = (unsigned char)(hi * 16 + lo);
+        }
+        if (i == 32)
+            return 0;
+    }
+    if (n == 44) {
+        unsigned char out[48];
+        int got = EVP_DecodeBlock(out, (const unsigned char *)text, 44);
+
+        /* 44 chars with one '=' pad decode to 33 bytes minus the pad */
+        if (got == 33 && text[43] == '=' && text[42] != '=') {
+            memcpy(key, out, 32);
+            OPENSSL_cleanse(out, sizeof out);
+            return 0;
+        }
+        OPENSSL_cleanse(out, sizeof out);
+    }
+    return -1;
 }

@@ -28,6 +28,8 @@ const char *es_fmt_duration(int64_t ms, char *buf, size_t len);
 
 /* Monotonic milliseconds. */
 int64_t es_now_ms(void);
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+void es_abstime_in(int64_t ms, struct timespec *ts);
 /* UTC timestamp for stored keys: "20261125T031500Z". */
 void es_timestamp(time_t t, char out[17]);
 /* Parse such a timestamp; 0 ok, -1 bad. */
@@ -38,6 +40,10 @@ void es_iso8601(time_t t, char out[21]);
 /* Read a whole small file (secret, rules) up to max bytes; strips one
  * trailing newline if strip_nl.  Returns malloc'd text or NULL with errno. */
 char *es_read_file(const char *path, size_t max, int strip_nl, size_t *len);
+
+/* An AES-256 key written as 64 hex digits or 44 base64 characters.
+ * 0 ok, -1 not a 32-byte key. */
+int es_decode_key(const char *text, unsigned char key[32]);
 
 /* Simple glob match supporting '*' and '?' (no classes). */
 int es_glob_match(const char *pattern, const char *s);

@@ -21,6 +21,20 @@ grep -q "$(cat "$T/key")" "$STORE/prod/$ts.manifest" && fail "key in the manifes
 good=$(db_sum dst)
 cp "$A" "$T/good"
 
+# inspect FILE reads it with the same key forms the config accepts
+run_envsync inspect "$A" --key-file "$T/key"
+expect_rc 0 "inspect an encrypted file with its hex key"
+expect_out "verified: " "inspect verifies the encrypted file"
+python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(open(sys.argv[1]).read().strip())).decode())' \
+    "$T/key" > "$T/key.b64"
+run_envsync inspect "$A" --key-file "$T/key.b64"
+expect_rc 0 "inspect with the key in base64"
+run_envsync inspect "$A" --key-file "$T/wrong"
+expect_rc 7 "inspect with the wrong key"
+echo "not-a-key" > "$T/bad"
+run_envsync inspect "$A" --key-file "$T/bad"
+expect_rc 3 "inspect with a malformed key"
+
 # wrong key -> integrity, nothing restored
 conf "$enc_prod, $(echo "$(stage_job)" | sed "s|name = \"stage\";|name = \"stage\"; artifact = { encryption_key_file = \"$T/wrong\"; };|")"
 run_envsync -c "$C" run stage
