@@ -380,6 +380,17 @@ scan_add(sz *z, sz_col *c, const char *p, size_t len)
     c->found.cards += z->found.cards - before.cards;
 }
 
+/* Hand the buffered lines (n of them) to emit and start an empty chunk. */
+static int
+flush_chunk(sz_emit_fn emit, void *arg, es_buf *out, uint64_t *n)
+{
+    int rc = emit(arg, out->data, out->len, *n);
+
+    es_buf_reset(out);
+    *n = 0;
+    return rc;
+}
+
 int
 sz_rows(sz *z, sz_plan *p, const char *data, size_t len, size_t flush_at,
         sz_emit_fn emit, void *arg, char *err, size_t errlen)
@@ -554,21 +565,13 @@ sz_rows(sz *z, sz_plan *p, const char *data, size_t len, size_t flush_at,
         chunk_rows++;
         row = re + (re < end);
         if (out->len >= flush_at) {
-            int rc = emit(arg, out->data, out->len, chunk_rows);
+            int rc = flush_chunk(emit, arg, out, &chunk_rows);
 
-            es_buf_reset(out);
-            chunk_rows = 0;
             if (rc)
                 return rc;
         }
     }
-    if (chunk_rows) {
-        int rc = emit(arg, out->data, out->len, chunk_rows);
-
-        es_buf_reset(out);
-        return rc;
-    }
-    return 0;
+    return chunk_rows ? flush_chunk(emit, arg, out, &chunk_rows) : 0;
 }
 
 /* ------------------------------------------------------------ documents */
@@ -685,19 +688,11 @@ sz_docs(sz *z, sz_iplan *ip, const char *data, size_t len, size_t flush_at,
         chunk_docs++;
         line = le + (le < end);
         if (out->len >= flush_at) {
-            int rc = emit(arg, out->data, out->len, chunk_docs);
+            int rc = flush_chunk(emit, arg, out, &chunk_docs);
 
-            es_buf_reset(out);
-            chunk_docs = 0;
             if (rc)
                 return rc;
         }
     }
-    if (chunk_docs) {
-        int rc = emit(arg, out->data, out->len, chunk_docs);
-
-        es_buf_reset(out);
-        return rc;
-    }
-    return 0;
+    return chunk_docs ? flush_chunk(emit, arg, out, &chunk_docs) : 0;
 }
