@@ -15,7 +15,7 @@
 #include <openssl/rand.h>
 
 /* How long to wait after writing a lease before reading it back: covers a
- * concurrent writer on a store without create-if-absent. */
+ * concurrent writer on a store without atomic create-if-absent. */
 #define SETTLE_MS 750
 #define POLL_MS 2000
 
@@ -240,6 +240,8 @@ es_lock_acquire(es_run *run, es_storage *sto, int64_t ttl_ms, int64_t wait_ms, i
             lock_free(l);
             return st;
         }
+        if (sto->inst.plugin->desc.storage_caps & ENVSYNC_STORAGE_ATOMIC_CREATE)
+            break;       /* the create itself decided the race */
         sleep_ms(SETTLE_MS);
         r = read_lease(l, owner, sizeof owner, &exp, desc, sizeof desc);
         if (r == 1 && strcmp(owner, l->owner) == 0)

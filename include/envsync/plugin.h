@@ -179,6 +179,14 @@ enum envsync_write_flags {
     ENVSYNC_WRITE_EXCLUSIVE = 1u << 0
 };
 
+enum envsync_storage_caps {
+    /* write_commit with ENVSYNC_WRITE_EXCLUSIVE is an atomic
+     * create-if-absent on every store this plugin talks to: of two
+     * concurrent committers exactly one succeeds.  Without it the core
+     * reads a lease back after a pause to catch a lost race. */
+    ENVSYNC_STORAGE_ATOMIC_CREATE = 1u << 0
+};
+
 typedef envsync_status (*envsync_list_cb)(void *arg, const envsync_object_info *obj);
 
 /* ------------------------------------------------------------------ host
@@ -324,6 +332,10 @@ typedef struct envsync_plugin {
     envsync_status (*list)(envsync_ctx *ctx, void *state, const char *prefix,
                            envsync_list_cb cb, void *arg);
     envsync_status (*remove)(envsync_ctx *ctx, void *state, const char *key);
+
+    /* ENVSYNC_STORAGE_* bits (added within ABI 1: plugins built before it
+     * have a smaller struct_size and read as 0). */
+    unsigned storage_caps;
 } envsync_plugin;
 
 /* The one exported symbol.  Returns a static descriptor. */

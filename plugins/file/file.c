@@ -495,6 +495,7 @@ static const envsync_plugin plugin = {
     .read_close = f_read_close,
     .list = f_list,
     .remove = f_remove,
+    .storage_caps = ENVSYNC_STORAGE_ATOMIC_CREATE,  /* link() fails on an existing name */
 };
 
 const envsync_plugin *
