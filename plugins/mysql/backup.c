@@ -7,7 +7,8 @@
  * BACKUP STAGE BLOCK_COMMIT, else FLUSH TABLES WITH READ LOCK), so all
  * workers see the same committed state; the lock is released as soon as
  * the last snapshot exists.  A server that refuses both (managed services
- * without RELOAD) gets one worker and a warning.
+ * without RELOAD) gets one worker and a warning.  Option snapshot_lock
+ * forces one kind of lock (refused = error) or none (always one worker).
  *
  * Entries, in order: META "database" (charset, collation, sql_mode,
  * versions), SCHEMA pre-data per table (SHOW CREATE TABLE, AUTO_INCREMENT
@@ -618,23 +619,66 @@ plan(bk *b, MYSQL *m)
 
 typedef enum { LOCK_NONE, LOCK_BACKUP_STAGE, LOCK_FTWRL } lock_kind;
 
-static lock_kind
-take_lock(bk *b, MYSQL *m)
+/* A lock forced by snapshot_lock was refused: the error names the
+ * database, the setting and the statement, with the server's reason
+ * (1227 "you need the RELOAD privilege" maps to exit 6).  Read before any
+ * cleanup statement overwrites the connection's error. */
+static envsync_status
+lock_refused(bk *b, MYSQL *m, const char *setting, const char *stmt)
 {
-    if (!mysql_query(m, "BACKUP STAGE START")) {
-        if (!mysql_query(m, "BACKUP STAGE BLOCK_COMMIT"))
-            return LOCK_BACKUP_STAGE;
-        my_host->log(b->ctx, ENVSYNC_LOG_DEBUG, "BACKUP STAGE BLOCK_COMMIT refused: %s",
-                     mysql_error(m));
-        (void)mysql_query(m, "BACKUP STAGE END");
+    char what[300];
+
+    snprintf(what, sizeof(what), "database %s: snapshot_lock = \"%s\": %s", b->db, setting,
+             stmt);
+    return my_fail(b->ctx, m, what);
+}
+
+/* Take the global lock that makes the workers' snapshots start at the same
+ * committed state.  snapshot_lock = auto tries BACKUP STAGE, then FTWRL,
+ * and when the server refuses both sets *lk = LOCK_NONE with a warning
+ * (the caller dumps with one connection).  backup_stage and ftwrl try
+ * their statement only and fail when it is refused: someone who chose a
+ * lock wants to hear that it cannot be had, not get a slower dump. */
+static envsync_status
+take_lock(bk *b, MYSQL *m, lock_kind *lk)
+{
+    my_snapshot_lock mode = b->st->c.snapshot_lock;
+
+    *lk = LOCK_NONE;
+    if (mode == MY_SNAPSHOT_LOCK_AUTO || mode == MY_SNAPSHOT_LOCK_BACKUP_STAGE) {
+        if (!mysql_query(m, "BACKUP STAGE START")) {
+            if (!mysql_query(m, "BACKUP STAGE BLOCK_COMMIT")) {
+                *lk = LOCK_BACKUP_STAGE;
+                return ENVSYNC_OK;
+            }
+            if (mode == MY_SNAPSHOT_LOCK_BACKUP_STAGE) {
+                envsync_status s = lock_refused(b, m, "backup_stage",
+                                                "BACKUP STAGE BLOCK_COMMIT");
+
+                (void)mysql_query(m, "BACKUP STAGE END");
+                return s;
+            }
+            my_host->log(b->ctx, ENVSYNC_LOG_DEBUG, "BACKUP STAGE BLOCK_COMMIT refused: %s",
+                         mysql_error(m));
+            (void)mysql_query(m, "BACKUP STAGE END");
+        } else if (mode == MY_SNAPSHOT_LOCK_BACKUP_STAGE) {
+            return lock_refused(b, m, "backup_stage", "BACKUP STAGE START");
+        } else {
+            my_host->log(b->ctx, ENVSYNC_LOG_DEBUG, "BACKUP STAGE START refused: %s",
+                         mysql_error(m));
+        }
     }
-    if (!mysql_query(m, "FLUSH TABLES WITH READ LOCK"))
-        return LOCK_FTWRL;
+    if (!mysql_query(m, "FLUSH TABLES WITH READ LOCK")) {
+        *lk = LOCK_FTWRL;
+        return ENVSYNC_OK;
+    }
+    if (mode == MY_SNAPSHOT_LOCK_FTWRL)
+        return lock_refused(b, m, "ftwrl", "FLUSH TABLES WITH READ LOCK");
     my_host->log(b->ctx, ENVSYNC_LOG_WARN,
                  "database %s: the server refused a global lock (%s); dumping with one "
                  "connection instead of %d to keep the snapshot consistent",
                  b->db, mysql_error(m), b->nw);
-    return LOCK_NONE;
+    return ENVSYNC_OK;
 }
 
 static void
@@ -652,12 +696,18 @@ start_snapshots(bk *b, MYSQL *coord)
     my_conf *c = &b->st->c;
     envsync_status s;
     lock_kind lk = LOCK_NONE;
-    int i;
+    int i, n = c->jobs;
 
-    b->w = calloc((size_t)c->jobs, sizeof(*b->w));
+    if (c->snapshot_lock == MY_SNAPSHOT_LOCK_NONE && n > 1) {
+        my_host->log(b->ctx, ENVSYNC_LOG_INFO,
+                     "database %s: snapshot_lock = \"none\": dumping with one connection "
+                     "instead of %d, without a global lock", b->db, n);
+        n = 1;
+    }
+    b->w = calloc((size_t)n, sizeof(*b->w));
     if (!b->w)
         return my_host->error(b->ctx, ENVSYNC_ERR_OTHER, "out of memory");
-    for (i = 0; i < c->jobs; i++) {
+    for (i = 0; i < n; i++) {
         char what[64];
 
         snprintf(what, sizeof(what), "backup worker %d", i + 1);
@@ -665,8 +715,10 @@ start_snapshots(bk *b, MYSQL *coord)
             return s;
         b->nw = i + 1;
     }
+    /* one connection needs no lock, whatever snapshot_lock says */
     if (b->nw > 1) {
-        lk = take_lock(b, coord);
+        if ((s = take_lock(b, coord, &lk)) != ENVSYNC_OK)
+            return s;
         if (lk == LOCK_NONE) {
             while (b->nw > 1)
                 mysql_close(b->w[--b->nw]);

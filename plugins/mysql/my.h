@@ -30,6 +30,15 @@ extern const envsync_host *my_host;
 #define MY_PLUGIN "mysql"
 #define MY_ENGINE "mysql"
 
+/* Backup option snapshot_lock: which global lock synchronises the
+ * snapshots of several worker connections. */
+typedef enum my_snapshot_lock {
+    MY_SNAPSHOT_LOCK_AUTO,          /* BACKUP STAGE, else FTWRL, else one worker */
+    MY_SNAPSHOT_LOCK_BACKUP_STAGE,  /* BACKUP STAGE BLOCK_COMMIT or fail */
+    MY_SNAPSHOT_LOCK_FTWRL,         /* FLUSH TABLES WITH READ LOCK or fail */
+    MY_SNAPSHOT_LOCK_NONE           /* never lock: one worker */
+} my_snapshot_lock;
+
 typedef struct my_conf {
     const char *host;
     const char *socket;
@@ -46,6 +55,7 @@ typedef struct my_conf {
     int keep_previous;
     int defer_indexes;
     int strip_definers;
+    my_snapshot_lock snapshot_lock;
     unsigned connect_timeout;    /* seconds */
 } my_conf;
 

@@ -34,16 +34,37 @@ static const envsync_option my_options[] = {
     { "strip_definers", ENVSYNC_OPT_BOOL, 0, "false",
       "restore: create views, triggers, routines and events as the restoring user"
       " (drop their DEFINER clauses)" },
+    { "snapshot_lock", ENVSYNC_OPT_STRING, 0, "auto",
+      "backup: lock that synchronises the workers' snapshots: auto | backup_stage | ftwrl"
+      " | none (one connection, no lock)" },
     { "connect_timeout", ENVSYNC_OPT_DURATION, 0, "10s", "connection timeout" },
     { "charset", ENVSYNC_OPT_STRING, 0, "utf8mb4", "connection character set for DDL" },
     { NULL, ENVSYNC_OPT_END, 0, NULL, NULL }
 };
+
+/* Values of snapshot_lock, in the order of enum my_snapshot_lock. */
+static const char *const snapshot_lock_names[] = { "auto", "backup_stage", "ftwrl", "none" };
+
+/* 0 and *out set, or -1 for an unknown name. */
+static int
+parse_snapshot_lock(const char *name, my_snapshot_lock *out)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(snapshot_lock_names) / sizeof(snapshot_lock_names[0]); i++)
+        if (name && !strcmp(name, snapshot_lock_names[i])) {
+            *out = (my_snapshot_lock)i;
+            return 0;
+        }
+    return -1;
+}
 
 static envsync_status
 my_init(envsync_ctx *ctx, void **statep)
 {
     my_state *st = calloc(1, sizeof(*st));
     my_conf *c;
+    const char *snapshot_lock = my_host->opt_string(ctx, "snapshot_lock");
     int64_t v;
     envsync_status s;
 
@@ -93,6 +114,15 @@ my_init(envsync_ctx *ctx, void **statep)
         s = my_host->error(ctx, ENVSYNC_ERR_CONFIG,
                               "%s: mode must be \"swap\" or \"replace\"",
                               my_host->opt_where(ctx, "mode"));
+        free(st);
+        return s;
+    }
+    if (parse_snapshot_lock(snapshot_lock, &c->snapshot_lock)) {
+        s = my_host->error(ctx, ENVSYNC_ERR_CONFIG,
+                              "%s: snapshot_lock must be \"auto\", \"backup_stage\", \"ftwrl\""
+                              " or \"none\", not \"%s\"",
+                              my_host->opt_where(ctx, "snapshot_lock"),
+                              snapshot_lock ? snapshot_lock : "");
         free(st);
         return s;
     }
