@@ -109,7 +109,12 @@ typedef struct envsync_option {
  *   DATA      table rows in the shared row format: fields separated by TAB,
  *             rows ended by LF, NULL as \N, and backslash escapes
  *             (\\ \t \n \r \b \f \v and \NNN octal).  `columns` names
- *             the fields (TAB-separated), `rows` counts them.
+ *             the fields (TAB-separated), `rows` counts them.  An entry
+ *             with no rows and no bytes marks the end of a table's data:
+ *             a backup may send one after a table's last chunk (it also
+ *             records an empty table), a restore may start that table's
+ *             index builds then, and a transform passes it on.  It is a
+ *             hint: a restore stays correct if more rows follow.
  *   DOCS      index documents, one JSON object per line (NDJSON); `rows`
  *             counts documents.
  *   POSTLOAD  SQL (or engine request) to run after the load, before swap.

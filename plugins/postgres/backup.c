@@ -11,8 +11,10 @@
  * chunk_size bytes.  pg_dump, given the same snapshot, supplies the DDL.
  *
  * Entry order in the artifact (restore relies on it):
- *   META database, SCHEMA pre-data, DATA and BLOB (interleaved),
- *   POSTLOAD sequences, SCHEMA post-data, POSTLOAD refresh.
+ *   META database, SCHEMA pre-data, SCHEMA post-data, DATA and BLOB
+ *   (interleaved; after a table's last chunk an empty DATA entry says its
+ *   data is complete, so a restore can build its indexes while other
+ *   tables still load), POSTLOAD sequences, POSTLOAD refresh.
  *
  * Locks: nothing requests a new table lock once the workers run (see
  * pg_backup), so a DROP TABLE issued during the backup waits for it and
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct bk_table {
     char *schema, *name, *cols;  /* cols: TAB-separated, plain names */
@@ -34,6 +37,7 @@ typedef struct bk_table {
     int data;                    /* copy rows */
     int64_t pages;               /* pg_relation_size / block size */
     uint64_t next_seq;           /* next chunk number (under bk_run.mu) */
+    size_t units_left;           /* parts not yet copied (under bk_run.mu) */
 } bk_table;
 
 /* A unit of work: a whole table, or a range of its pages (big tables are
@@ -42,7 +46,6 @@ typedef struct bk_unit {
     size_t table;
     int64_t from, to;            /* pages [from, to); from < 0: whole table;
                                   * to < 0: to the end */
-    int first;                   /* the table's first part */
 } bk_unit;
 
 typedef struct bk_run {
@@ -195,9 +198,9 @@ copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
     PGresult *res;
     char msg[PG_ERRLEN], *row;
     bk_table *t = &r->tables[u->table];
-    uint64_t rows = 0, emitted = 0, total_rows = 0, total_bytes = 0;
+    uint64_t rows = 0, total_rows = 0, total_bytes = 0;
     size_t max = (size_t)r->s->c.chunk_size;
-    int n, rc = -1;
+    int n, rc = -1, last;
 
     if (t->where || u->from >= 0) {
         es_buf_puts(&sql, "COPY (SELECT ");
@@ -267,7 +270,6 @@ copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
                 PQfreemem(row);
                 return -1;  /* caller drops the connection mid-COPY */
             }
-            emitted++;
             rows = 0;
             if (pg_host->cancelled(r->ctx) || pg_err_get(&r->err)) {
                 PQfreemem(row);
@@ -288,7 +290,6 @@ copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
                     total_bytes += (uint64_t)n;
                     rc2 = flush_chunk(r, t, &big, rows) == ENVSYNC_OK ? 0 : -2;
                     es_buf_free(&big);
-                    emitted++;
                     rows = 0;
                     if (rc2 == 0)
                         continue;
@@ -322,10 +323,14 @@ copy_table(bk_run *r, PGconn *conn, const bk_unit *u, es_buf *chunk)
     PQclear(res);
     while ((res = PQgetResult(conn)) != NULL)
         PQclear(res);
-    /* last chunk; an empty table still gets one entry so the manifest
-     * records its 0 rows and restore checks them */
-    if ((chunk->len > 0 || (emitted == 0 && u->first)) &&
-        flush_chunk(r, t, chunk, rows) != ENVSYNC_OK)
+    if (chunk->len > 0 && flush_chunk(r, t, chunk, rows) != ENVSYNC_OK)
+        return -1;
+    /* the table's last part: an empty entry marks the end of its data (and
+     * gives an empty table the entry that records its 0 rows) */
+    pthread_mutex_lock(&r->mu);
+    last = --t->units_left == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (last && flush_chunk(r, t, chunk, 0) != ENVSYNC_OK)
         return -1;
     if (u->from < 0)
         pg_host->log(r->ctx, ENVSYNC_LOG_INFO, "table %s.%s: %" PRIu64 " rows, %" PRIu64
@@ -404,7 +409,8 @@ static const char tables_sql[] =
     " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
     "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
     "   AND d.deptype = 'e')"
-    " ORDER BY pg_catalog.pg_relation_size(c.oid) DESC, n.nspname, c.relname";
+    " ORDER BY pg_catalog.pg_indexes_size(c.oid) DESC, pg_catalog.pg_relation_size(c.oid) DESC,"
+    " n.nspname, c.relname";
 
 static const char sequences_sql[] =
     "SELECT n.nspname, c.relname, NULL, NULL, tn.nspname, t.relname"
@@ -497,11 +503,11 @@ plan_units(bk_run *r, int server_version)
                 return pg_host->error(r->ctx, ENVSYNC_ERR_OTHER, "out of memory");
             r->units = nu;
         }
+        r->tables[i].units_left = (size_t)parts;
         per = (t->pages + parts - 1) / parts;
         for (k = 0; k < parts; k++) {
             bk_unit *u = &r->units[n++];
             u->table = i;
-            u->first = k == 0;
             u->from = parts > 1 ? k * per : -1;
             u->to = parts > 1 && k < parts - 1 ? (k + 1) * per : -1;
         }
@@ -742,23 +748,28 @@ strip_meta_lines(es_buf *b)
         b->data[o] = '\0';
 }
 
-/* Picks a pg_dump at least as new as the server. */
+/* Picks a pg_dump at least as new as the server: unless the pg_dump option
+ * names one, Debian's versioned binaries first (the server's major, then
+ * newer; calling them directly skips the pg_wrapper script), then PATH. */
 static envsync_status
 find_pg_dump(envsync_ctx *ctx, const pg_conf *c, int server_major, char *exe, size_t len)
 {
-    int m = pg_dump_major(c->pg_dump);
+    int m, v;
 
+    if (!c->pg_dump_set) {
+        for (v = server_major; v < server_major + 10; v++) {
+            char alt[256];
+            snprintf(alt, sizeof alt, "/usr/lib/postgresql/%d/bin/pg_dump", v);
+            if (access(alt, X_OK) == 0 && pg_dump_major(alt) >= server_major) {
+                snprintf(exe, len, "%s", alt);
+                return ENVSYNC_OK;
+            }
+        }
+    }
+    m = pg_dump_major(c->pg_dump);
     snprintf(exe, len, "%s", c->pg_dump);
     if (m >= server_major)
         return ENVSYNC_OK;
-    if (!c->pg_dump_set) {
-        char alt[256];
-        snprintf(alt, sizeof alt, "/usr/lib/postgresql/%d/bin/pg_dump", server_major);
-        if (pg_dump_major(alt) >= server_major) {
-            snprintf(exe, len, "%s", alt);
-            return ENVSYNC_OK;
-        }
-    }
     if (m < 0)
         return pg_host->error(ctx, ENVSYNC_ERR_CONFIG,
                               "cannot run \"%s --version\": install postgresql-client-%d or "
@@ -797,6 +808,40 @@ run_pg_dump(bk_run *r, const char *exe, const char *section, char **xargs, size_
     free(args);
     strip_meta_lines(out);
     return st;
+}
+
+typedef struct dump_job {
+    bk_run *r;
+    const char *exe;
+    char **xargs;
+    size_t nx;
+    es_buf *out;
+} dump_job;
+
+static void *
+dump_post_main(void *arg)
+{
+    dump_job *j = arg;
+
+    (void)run_pg_dump(j->r, j->exe, "post-data", j->xargs, j->nx, j->out);
+    return NULL;
+}
+
+/* pre-data and post-data DDL from two pg_dumps at once (each takes a
+ * second or more on a big schema).  Failures land in r->err. */
+static envsync_status
+dump_sections(bk_run *r, const char *exe, char **xargs, size_t nx, es_buf *pre, es_buf *post)
+{
+    dump_job j = { r, exe, xargs, nx, post };
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, dump_post_main, &j) == 0;
+
+    (void)run_pg_dump(r, exe, "pre-data", xargs, nx, pre);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        (void)run_pg_dump(r, exe, "post-data", xargs, nx, post);
+    return pg_err_get(&r->err);
 }
 
 envsync_status
@@ -863,17 +908,18 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
                  r.snapshot, r.ntables, (long long)s->c.jobs, exe);
     if ((st = put_entry(&r, ENVSYNC_ENTRY_META, NULL, "database", NULL, meta, strlen(meta))) != ENVSYNC_OK)
         goto done;
-    if (run_pg_dump(&r, exe, "pre-data", xargs, nx, &pre) != ENVSYNC_OK)
-        goto fail;
-    if ((st = put_entry(&r, ENVSYNC_ENTRY_SCHEMA, NULL, "schema", "pre-data",
-                        pre.data ? pre.data : "", pre.len)) != ENVSYNC_OK)
-        goto done;
     /* Everything that takes new table locks runs before the workers: once
      * they hold their locks a concurrent DROP/ALTER just waits for us, but
      * a lock requested after such a waiter would queue behind it (and it
-     * behind us).  So post-data DDL is read here, not overlapped. */
-    if (run_pg_dump(&r, exe, "post-data", xargs, nx, &post) != ENVSYNC_OK)
+     * behind us).  So the DDL is read here, not overlapped with the data;
+     * the two sections' pg_dumps run side by side. */
+    if (dump_sections(&r, exe, xargs, nx, &pre, &post) != ENVSYNC_OK)
         goto fail;
+    if ((st = put_entry(&r, ENVSYNC_ENTRY_SCHEMA, NULL, "schema", "pre-data",
+                        pre.data ? pre.data : "", pre.len)) != ENVSYNC_OK ||
+        (st = put_entry(&r, ENVSYNC_ENTRY_SCHEMA, NULL, "schema", "post-data",
+                        post.data ? post.data : "", post.len)) != ENVSYNC_OK)
+        goto done;
     if ((st = sequences_postload(&r, conn, &seqs)) != ENVSYNC_OK ||
         (st = matviews_postload(&r, conn, &mvs)) != ENVSYNC_OK)
         goto done;
@@ -903,9 +949,6 @@ pg_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
     }
     if (seqs.len && (st = put_entry(&r, ENVSYNC_ENTRY_POSTLOAD, NULL, "sequences", "sequences",
                                     seqs.data, seqs.len)) != ENVSYNC_OK)
-        goto done;
-    if ((st = put_entry(&r, ENVSYNC_ENTRY_SCHEMA, NULL, "schema", "post-data",
-                        post.data ? post.data : "", post.len)) != ENVSYNC_OK)
         goto done;
     if (mvs.len && (st = put_entry(&r, ENVSYNC_ENTRY_POSTLOAD, NULL, "materialized-views",
                                    "refresh", mvs.data, mvs.len)) != ENVSYNC_OK)

@@ -114,7 +114,9 @@ pg_dump_run(envsync_ctx *ctx, const pg_conf *c, const char *exe,
 
     argv = calloc(nargs + 2, sizeof *argv);
     env = child_env(c);
-    if (!argv || !env || pipe(outp) != 0 || pipe(errp) != 0) {
+    /* close-on-exec everywhere: two pg_dumps may start at once, and neither
+     * may inherit the other's pipe (dup2 onto 1 and 2 clears the flag) */
+    if (!argv || !env || pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
         st = pg_err_set(err, ENVSYNC_ERR_OTHER, "pg_dump: cannot set up the child: %s",
                         strerror(errno));
         goto done;
@@ -122,8 +124,6 @@ pg_dump_run(envsync_ctx *ctx, const pg_conf *c, const char *exe,
     argv[0] = (char *)exe;
     for (i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
-    fcntl(outp[0], F_SETFD, FD_CLOEXEC);
-    fcntl(errp[0], F_SETFD, FD_CLOEXEC);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
@@ -237,7 +237,7 @@ pg_dump_major(const char *exe)
         char tmp[512];
         ssize_t n;
 
-        if (pipe(outp) != 0)
+        if (pipe2(outp, O_CLOEXEC) != 0)
             goto out;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
@@ -468,4 +468,84 @@ pg_is_parallel_stmt(const char *s, size_t len)
     return (end - p > 12 && strncmp(p, "PRIMARY KEY ", 12) == 0) ||
            (end - p > 7 && strncmp(p, "UNIQUE ", 7) == 0) ||
            (end - p > 8 && strncmp(p, "EXCLUDE ", 8) == 0);
+}
+
+/* ------------------------------------------------------- statement targets */
+
+/* Skips whitespace; then, if the text at *pp is the keyword kw followed by
+ * whitespace, moves past it and returns 1. */
+static int
+take_word(const char **pp, const char *end, const char *kw)
+{
+    const char *p = *pp;
+    size_t n = strlen(kw);
+
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    if ((size_t)(end - p) <= n || strncasecmp(p, kw, n) != 0 || !isspace((unsigned char)p[n]))
+        return 0;
+    *pp = p + n;
+    return 1;
+}
+
+/* Reads one identifier, quoted ("" doubles a quote) or bare, into out
+ * (unquoted, NUL-terminated).  Returns 0, or -1 if there is none or it does
+ * not fit. */
+static int
+take_ident(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    if (p < end && *p == '"') {
+        for (p++;; p++) {
+            if (p >= end)
+                return -1;
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = *p;
+        }
+        p++;
+    } else {
+        while (p < end && ident_char(*p)) {
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = *p++;
+        }
+    }
+    if (n == 0)
+        return -1;
+    out[n] = '\0';
+    *pp = p;
+    return 0;
+}
+
+int
+pg_parallel_target(const char *stmt, size_t len, char *schema, size_t scap, char *name,
+                   size_t ncap)
+{
+    const char *p = stmt, *end = stmt + len;
+    char idx[256];
+
+    if (take_word(&p, end, "CREATE")) {
+        (void)take_word(&p, end, "UNIQUE");
+        if (!take_word(&p, end, "INDEX") || take_ident(&p, end, idx, sizeof idx) != 0 ||
+            !take_word(&p, end, "ON"))
+            return -1;
+    } else if (!take_word(&p, end, "ALTER") || !take_word(&p, end, "TABLE")) {
+        return -1;
+    }
+    (void)take_word(&p, end, "ONLY");
+    if (take_ident(&p, end, schema, scap) != 0 || p >= end || *p != '.')
+        return -1;
+    p++;
+    return take_ident(&p, end, name, ncap);
 }

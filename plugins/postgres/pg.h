@@ -110,6 +110,10 @@ int pg_is_owner_stmt(const char *stmt, size_t len);
  * in parallel: CREATE [UNIQUE] INDEX, ADD CONSTRAINT ... PRIMARY KEY /
  * UNIQUE / EXCLUDE. */
 int pg_is_parallel_stmt(const char *stmt, size_t len);
+/* For a statement pg_is_parallel_stmt accepts, in pg_dump's form: the
+ * schema and table it builds on, unquoted.  0, or -1 if it cannot tell. */
+int pg_parallel_target(const char *stmt, size_t len, char *schema, size_t scap, char *name,
+                       size_t ncap);
 /* True for GRANT, REVOKE and ALTER DEFAULT PRIVILEGES statements. */
 int pg_is_privilege_stmt(const char *stmt, size_t len);
 typedef int (*pg_stmt_cb)(void *arg, const char *stmt, size_t len);

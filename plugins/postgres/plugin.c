@@ -26,7 +26,7 @@ static const envsync_option pg_options[] = {
     { "exclude", ENVSYNC_OPT_LIST, 0, NULL, "backup: tables to leave out entirely (patterns)" },
     { "exclude_data", ENVSYNC_OPT_LIST, 0, NULL, "backup: tables whose definition is kept but not their rows (patterns)" },
     { "where", ENVSYNC_OPT_LIST, 0, NULL, "backup: row filters, \"schema.table: predicate\"" },
-    { "split_size", ENVSYNC_OPT_SIZE, 0, "256M", "backup: tables larger than this are copied in parallel page ranges of about this size (0 = never; PostgreSQL 14+)" },
+    { "split_size", ENVSYNC_OPT_SIZE, 0, "32M", "backup: tables larger than this are copied in parallel page ranges of about this size (0 = never; PostgreSQL 14+)" },
     { "pg_dump", ENVSYNC_OPT_STRING, 0, "pg_dump", "backup: pg_dump executable used for DDL" },
     { "lock_timeout", ENVSYNC_OPT_DURATION, 0, "60s", "backup: how long to wait for table locks" },
     { "owner", ENVSYNC_OPT_STRING, 0, NULL, "restore: role that owns the restored database" },

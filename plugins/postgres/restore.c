@@ -40,11 +40,23 @@ typedef struct rs_table {
     uint64_t loaded;             /* rows COPY reported */
     uint64_t expected;
     int has_expected;
+    /* post-data per table (under mu): its index and key builds start once
+     * its data is complete, ANALYZE once they are done */
+    int data_done;               /* end-of-data entry seen, or finish */
+    size_t copies;               /* COPY tasks queued or running */
+    size_t builds;               /* build tasks queued or running */
+    int post_state;              /* POST_WAITING, POST_BUILDING, POST_ANALYZING */
+    char **stmts;                /* its parallel post-data statements */
+    size_t nstmts;
 } rs_table;
+
+enum { POST_WAITING, POST_BUILDING, POST_ANALYZING };
 
 typedef struct rs_task {
     int kind;
-    size_t table;                /* COPY/COUNT: index into tables */
+    int post;                    /* TASK_SQL: POST_BUILDING (a build of table) or
+                                  * POST_ANALYZING (its ANALYZE), else 0 */
+    size_t table;                /* COPY/COUNT, post SQL: index into tables */
     char *columns;               /* COPY */
     char *data;                  /* COPY payload / SQL text */
     size_t len;
@@ -76,7 +88,13 @@ struct pg_restore {
     rs_table *tables;
     size_t ntables, tcap, last;
     es_buf post, seqs, user, refresh;
+    es_buf autovac;              /* tables whose autovacuum we switched off */
     uint64_t pre_statements;
+    /* parallel post-data statements */
+    int post_known;              /* distributed to their tables */
+    char **orphans;              /* ones whose table is not known: run at finish */
+    size_t norphans;
+    uint64_t builds_total, builds_early, analyzed;
 };
 
 /* ---------------------------------------------------------------- tables */
@@ -218,6 +236,11 @@ run_sql(pg_restore *rs, PGconn *conn, rs_task *t)
             return;
         }
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (t->post == POST_ANALYZING && state && strcmp(state, "42P01") == 0) {
+            /* post-load SQL dropped the table (e.g. sanitise's drop) */
+            PQclear(res);
+            return;
+        }
         if (state && strcmp(state, "40P01") == 0 && attempt < 2) {  /* deadlock: again */
             PQclear(res);
             continue;
@@ -265,6 +288,109 @@ free_task(rs_task *t)
     else
         free(t->data);
     free(t);
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Appends a task whatever the queue's bound (mu held): for the small
+ * post-data tasks that workers queue, which must never block. */
+static void
+push_locked(pg_restore *rs, rs_task *t)
+{
+    t->next = NULL;
+    if (rs->tail)
+        rs->tail->next = t;
+    else
+        rs->head = t;
+    rs->tail = t;
+    rs->queued++;
+    pthread_cond_signal(&rs->cv_get);
+}
+
+/* A TASK_SQL owning text, or NULL (text freed) when out of memory. */
+static rs_task *
+sql_task(char *text, int post, size_t table)
+{
+    rs_task *t = text ? calloc(1, sizeof *t) : NULL;
+
+    if (!t) {
+        free(text);
+        return NULL;
+    }
+    t->kind = TASK_SQL;
+    t->data = text;
+    t->post = post;
+    t->table = table;
+    return t;
+}
+
+/* Queues ANALYZE of table ti (mu held). */
+static void
+queue_analyze_locked(pg_restore *rs, size_t ti)
+{
+    es_buf sql = ES_BUF_INIT;
+    rs_task *t;
+
+    rs->tables[ti].post_state = POST_ANALYZING;
+    es_buf_puts(&sql, "ANALYZE ");
+    pg_buf_qname(&sql, rs->tables[ti].schema, rs->tables[ti].name);
+    if (!(t = sql_task(es_buf_detach(&sql, NULL), POST_ANALYZING, ti))) {
+        pg_err_set(&rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+        return;
+    }
+    push_locked(rs, t);
+}
+
+/* Starts table ti's index and key builds once its data is complete (every
+ * COPY done) and the post-data statements are known; ANALYZE follows the
+ * last build (mu held).  So one table's indexes build while the next
+ * table loads, instead of all of them after the whole load. */
+static void
+schedule_post_locked(pg_restore *rs, size_t ti)
+{
+    rs_table *tb = &rs->tables[ti];
+    size_t i;
+
+    if (!rs->post_known || !tb->data_done || tb->copies || tb->post_state != POST_WAITING)
+        return;
+    tb->post_state = POST_BUILDING;
+    for (i = 0; i < tb->nstmts; i++) {
+        rs_task *t = sql_task(tb->stmts[i], POST_BUILDING, ti);
+
+        tb->stmts[i] = NULL;
+        if (!t) {
+            pg_err_set(&rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+            return;
+        }
+        tb->builds++;
+        rs->builds_total++;
+        push_locked(rs, t);
+    }
+    if (!tb->builds)
+        queue_analyze_locked(rs, ti);
+}
+
+/* Bookkeeping after a worker ran (or skipped) t (mu held). */
+static void
+task_done_locked(pg_restore *rs, const rs_task *t)
+{
+    if (t->kind == TASK_COPY) {
+        rs->tables[t->table].copies--;
+        schedule_post_locked(rs, t->table);
+    } else if (t->kind == TASK_SQL && t->post == POST_BUILDING && t->table != (size_t)-1) {
+        if (--rs->tables[t->table].builds == 0)
+            queue_analyze_locked(rs, t->table);
+    } else if (t->kind == TASK_SQL && t->post == POST_ANALYZING) {
+        rs->analyzed++;
+    }
 }
 
 static void *
@@ -320,13 +446,14 @@ rs_worker(void *arg)
             else
                 run_count(rs, conn, t);
         }
-        free_task(t);
         pthread_mutex_lock(&rs->mu);
+        task_done_locked(rs, t);     /* may queue the table's next step */
         rs->busy--;
         if (!rs->head && rs->busy == 0)
             pthread_cond_broadcast(&rs->cv_idle);
         pthread_cond_broadcast(&rs->cv_put);
         pthread_mutex_unlock(&rs->mu);
+        free_task(t);
     }
     PQfinish(conn);
     return NULL;
@@ -418,14 +545,9 @@ enqueue(pg_restore *rs, rs_task *t)
         free_task(t);
         return st != ENVSYNC_OK ? st : ENVSYNC_ERR_OTHER;
     }
-    t->next = NULL;
-    if (rs->tail)
-        rs->tail->next = t;
-    else
-        rs->head = t;
-    rs->tail = t;
-    rs->queued++;
-    pthread_cond_signal(&rs->cv_get);
+    if (t->kind == TASK_COPY)
+        rs->tables[t->table].copies++;
+    push_locked(rs, t);
     pthread_mutex_unlock(&rs->mu);
     return ENVSYNC_OK;
 }
@@ -803,6 +925,53 @@ exec_script(pg_restore *rs, PGconn *conn, const char *what, const char *sql, siz
     return ENVSYNC_OK;
 }
 
+/* Autovacuum would vacuum and analyze the freshly loaded tables while
+ * their indexes and keys are built, and its lock holds those statements up
+ * (for up to deadlock_timeout, when it is cancelled).  So it is switched
+ * off on the new database's tables until just before the swap; a table
+ * whose source set autovacuum_enabled itself keeps that setting. */
+static envsync_status
+autovacuum_hold(pg_restore *rs)
+{
+    es_buf sql = ES_BUF_INIT;
+    PGresult *res;
+    envsync_status st = ENVSYNC_OK;
+    int i, n;
+
+    res = pg_query(rs->db, "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+                   " FROM pg_catalog.pg_class c"
+                   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                   " WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'"
+                   " AND n.nspname !~ '^pg_' AND NOT EXISTS (SELECT 1 FROM"
+                   " pg_catalog.unnest(c.reloptions) o WHERE o LIKE 'autovacuum\\_enabled=%')",
+                   &rs->err, "listing the new tables");
+    if (!res)
+        return fail(rs);
+    n = PQntuples(res);
+    for (i = 0; i < n; i++) {
+        es_buf_printf(&sql, "ALTER TABLE %s SET (autovacuum_enabled = false)\n;\n",
+                      PQgetvalue(res, i, 0));
+        es_buf_printf(&rs->autovac, "ALTER TABLE IF EXISTS %s RESET (autovacuum_enabled)\n;\n",
+                      PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    if (sql.len)
+        st = exec_script(rs, rs->db, "autovacuum off while loading", sql.data, sql.len, 1);
+    es_buf_free(&sql);
+    return st;
+}
+
+static envsync_status
+autovacuum_release(pg_restore *rs)
+{
+    envsync_status st = ENVSYNC_OK;
+
+    if (rs->autovac.len)
+        st = exec_script(rs, rs->db, "autovacuum back on", rs->autovac.data, rs->autovac.len, 1);
+    es_buf_reset(&rs->autovac);
+    return st;
+}
+
 static envsync_status
 restore_blob(pg_restore *rs, const envsync_entry *e, const void *data, size_t len)
 {
@@ -860,6 +1029,61 @@ restore_blob(pg_restore *rs, const envsync_entry *e, const void *data, size_t le
     return ENVSYNC_OK;
 }
 
+/* Post-data's parallel statements (index and key builds) go to their
+ * tables, to start when each table's data is complete; the rest stays in
+ * rs->post for finish, in order. */
+static int
+distribute_stmt(void *arg, const char *stmt, size_t len)
+{
+    pg_restore *rs = arg;
+    char schema[256], name[256], *text, **v;
+    size_t ti = (size_t)-1;
+
+    if (!pg_is_parallel_stmt(stmt, len))
+        return 0;
+    if (!(text = strndup(stmt, len)))
+        return -1;
+    if (pg_parallel_target(stmt, len, schema, sizeof schema, name, sizeof name) == 0 &&
+        (ti = table_index(rs, schema, name)) == (size_t)-1) {
+        free(text);
+        return -1;
+    }
+    pthread_mutex_lock(&rs->mu);
+    if (ti != (size_t)-1 && rs->tables[ti].post_state == POST_WAITING) {
+        rs_table *tb = &rs->tables[ti];
+        if ((v = realloc(tb->stmts, (tb->nstmts + 1) * sizeof *v)) != NULL) {
+            tb->stmts = v;
+            tb->stmts[tb->nstmts++] = text;
+            text = NULL;
+        }
+    } else if ((v = realloc(rs->orphans, (rs->norphans + 1) * sizeof *v)) != NULL) {
+        rs->orphans = v;
+        rs->orphans[rs->norphans++] = text;
+        text = NULL;
+    }
+    pthread_mutex_unlock(&rs->mu);
+    if (text) {
+        free(text);
+        return -1;
+    }
+    return 0;
+}
+
+static envsync_status
+distribute_post(pg_restore *rs, const void *data, size_t len)
+{
+    size_t i;
+
+    if (pg_split_sql(data, len, distribute_stmt, rs) != 0)
+        return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+    pthread_mutex_lock(&rs->mu);
+    rs->post_known = 1;
+    for (i = 0; i < rs->ntables; i++)
+        schedule_post_locked(rs, i);
+    pthread_mutex_unlock(&rs->mu);
+    return pg_err_get(&rs->err) ? fail(rs) : ENVSYNC_OK;
+}
+
 static int
 append_sql(es_buf *b, const void *data, size_t len)
 {
@@ -899,12 +1123,14 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         if (strcmp(sect, "pre-data") == 0) {
             if ((st = ensure_db(rs)) != ENVSYNC_OK)
                 return st;
-            return exec_script(rs, rs->db, "pre-data", data, len, 1);
+            if ((st = exec_script(rs, rs->db, "pre-data", data, len, 1)) != ENVSYNC_OK)
+                return st;
+            return autovacuum_hold(rs);
         }
         if (strcmp(sect, "post-data") == 0) {
             if (append_sql(&rs->post, data, len) != 0)
                 return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
-            return ENVSYNC_OK;
+            return distribute_post(rs, data, len);
         }
         return pg_host->error(ctx, ENVSYNC_ERR_INTEGRITY, "SCHEMA entry with unknown section "
                               "\"%s\"", sect);
@@ -919,8 +1145,14 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         ti = table_index(rs, e->schema, e->object);
         if (ti == (size_t)-1)
             return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
-        if (len == 0 && e->rows == 0)
+        if (len == 0 && e->rows == 0) {
+            /* end of the table's data (or an empty table) */
+            pthread_mutex_lock(&rs->mu);
+            rs->tables[ti].data_done = 1;
+            schedule_post_locked(rs, ti);
+            pthread_mutex_unlock(&rs->mu);
             return ENVSYNC_OK;
+        }
         t = calloc(1, sizeof *t);
         /* Chunk copies are mapped, not malloc'd: they are allocated here and
          * freed by a worker thread, and malloc's heap fragments under that
@@ -970,42 +1202,56 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
 
 typedef struct post_ctx {
     pg_restore *rs;
-    int phase;                   /* 0: parallel ones, 1: the rest in order */
-    uint64_t par;
-    exec_ctx ex;                 /* phase 1, batched */
+    exec_ctx ex;                 /* batched */
 } post_ctx;
 
 static int
 post_stmt(void *arg, const char *stmt, size_t len)
 {
     post_ctx *x = arg;
-    int par = pg_is_parallel_stmt(stmt, len);
-    rs_task *t;
 
-    if (x->phase == 0) {
-        if (!par)
-            return 0;
-        t = calloc(1, sizeof *t);
-        if (!t || !(t->data = strndup(stmt, len))) {
-            free_task(t);
-            return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
-        }
-        t->kind = TASK_SQL;
-        x->par++;
-        return enqueue(x->rs, t) != ENVSYNC_OK ? (int)ENVSYNC_ERR_OTHER : 0;
-    }
-    if (par) {
+    if (pg_is_parallel_stmt(stmt, len)) {
         x->ex.n++;               /* keep statement numbers as in the text */
         return 0;
     }
     return exec_stmt(&x->ex, stmt, len);
 }
 
+/* The index and key builds not started during the load (tables without an
+ * end-of-data entry, statements whose table is not known), every table's
+ * ANALYZE, then the rest of post-data in order on one connection. */
 static envsync_status
 run_post_data(pg_restore *rs)
 {
     post_ctx x;
+    uint64_t early;
+    size_t i;
 
+    pthread_mutex_lock(&rs->mu);
+    early = rs->builds_total;
+    rs->post_known = 1;
+    for (i = 0; i < rs->ntables; i++) {
+        rs->tables[i].data_done = 1;
+        schedule_post_locked(rs, i);
+    }
+    for (i = 0; i < rs->norphans; i++) {
+        rs_task *t = sql_task(rs->orphans[i], POST_BUILDING, (size_t)-1);
+        rs->orphans[i] = NULL;
+        if (!t) {
+            pg_err_set(&rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+            break;
+        }
+        rs->builds_total++;
+        push_locked(rs, t);
+    }
+    rs->norphans = 0;
+    pthread_mutex_unlock(&rs->mu);
+    if (wait_idle(rs))
+        return fail(rs);
+    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %" PRIu64 " index and key builds on "
+                 "%lld connections (%" PRIu64 " started during the load), %" PRIu64
+                 " tables analyzed", rs->builds_total, (long long)rs->s->c.jobs, early,
+                 rs->analyzed);
     if (!rs->post.len)
         return ENVSYNC_OK;
     memset(&x, 0, sizeof x);
@@ -1014,11 +1260,6 @@ run_post_data(pg_restore *rs)
     x.ex.conn = rs->db;
     x.ex.what = "post-data";
     x.ex.batch = 1;
-    if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 || wait_idle(rs))
-        return fail(rs);
-    pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %" PRIu64 " index and key builds "
-                 "done on %lld connections", x.par, (long long)rs->s->c.jobs);
-    x.phase = 1;
     if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 ||
         exec_flush(&x.ex) != 0) {
         es_buf_free(&x.ex.buf);
@@ -1082,6 +1323,7 @@ analyze(pg_restore *rs)
         es_buf_puts(&sql, "ANALYZE ");
         pg_buf_qname(&sql, rs->tables[i].schema, rs->tables[i].name);
         t->kind = TASK_SQL;
+        t->post = POST_ANALYZING;
         t->data = es_buf_detach(&sql, NULL);
         if (enqueue(rs, t) != ENVSYNC_OK)
             return fail(rs);
@@ -1255,7 +1497,11 @@ pg_restore_finish(envsync_ctx *ctx, void *state)
     if (rs->refresh.len && (st = exec_script(rs, rs->db, "materialized view refresh",
                                              rs->refresh.data, rs->refresh.len, 0)) != ENVSYNC_OK)
         return st;
-    if ((st = analyze(rs)) != ENVSYNC_OK)
+    /* every table was analyzed after its builds; post-load SQL may have
+     * changed the data since */
+    if (rs->user.len && (st = analyze(rs)) != ENVSYNC_OK)
+        return st;
+    if ((st = autovacuum_release(rs)) != ENVSYNC_OK)
         return st;
     stop_workers(rs);
     PQfinish(rs->db);
@@ -1335,8 +1581,10 @@ pg_restore_free(pg_restore *rs)
     for (i = 0; i < rs->ntables; i++) {
         free(rs->tables[i].schema);
         free(rs->tables[i].name);
+        free_strv(rs->tables[i].stmts, rs->tables[i].nstmts);
     }
     free(rs->tables);
+    free_strv(rs->orphans, rs->norphans);
     free(rs->encoding);
     free(rs->lc_collate);
     free(rs->lc_ctype);
@@ -1346,6 +1594,7 @@ pg_restore_free(pg_restore *rs)
     es_buf_free(&rs->seqs);
     es_buf_free(&rs->user);
     es_buf_free(&rs->refresh);
+    es_buf_free(&rs->autovac);
     pg_err_destroy(&rs->err);
     pthread_mutex_destroy(&rs->mu);
     pthread_cond_destroy(&rs->cv_put);

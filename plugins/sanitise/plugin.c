@@ -596,6 +596,9 @@ san_entry(envsync_ctx *ctx, void *state, const envsync_entry *entry,
             return ENVSYNC_OK;
         }
         ea.seq = &p->seq_out;
+        /* an empty entry marks the end of the table's data: pass it on */
+        if (len == 0 && entry->rows == 0)
+            return (envsync_status)emit_entry(&ea, "", 0, 0);
         rc = sz_rows(&s->z, p, data, len, len + FLUSH_SLACK, emit_entry, &ea, err, sizeof(err));
         if (rc > 0)
             return (envsync_status)rc;

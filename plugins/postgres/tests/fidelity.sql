@@ -144,6 +144,12 @@ INSERT INTO app.car VALUES (2, 4, 5), (3, 4, 7);
 CREATE UNLOGGED TABLE app.cache (k text PRIMARY KEY, v text);
 INSERT INTO app.cache VALUES ('a', '1');
 CREATE TABLE app.empty (id integer PRIMARY KEY, v text);
+-- storage parameters: the restore switches autovacuum off while it loads
+-- and must leave these exactly as they were
+CREATE TABLE app.tuned (id integer PRIMARY KEY, v text) WITH (fillfactor = 70, autovacuum_enabled = false);
+INSERT INTO app.tuned SELECT g, 'v' || g FROM generate_series(1, 50) g;
+CREATE TABLE app.tuned_on (id integer) WITH (autovacuum_enabled = true, autovacuum_vacuum_scale_factor = 0.05);
+INSERT INTO app.tuned_on VALUES (1);
 CREATE TABLE app.nocols ();
 INSERT INTO app.nocols DEFAULT VALUES;
 INSERT INTO app.nocols DEFAULT VALUES;

@@ -127,6 +127,29 @@ main(void)
             CHECK(pg_is_parallel_stmt(ps[k].sql, strlen(ps[k].sql)) == ps[k].par,
                   "parallel classification of <<%s>>", ps[k].sql);
     }
+    {
+        static const struct { const char *sql, *schema, *name; } ts[] = {
+            { "CREATE INDEX t_x ON public.t USING btree (x)", "public", "t" },
+            { "CREATE UNIQUE INDEX \"U on i\" ON ONLY app.\"T.\"\"x\" USING btree (lower(x))", "app", "T.\"x" },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)", "public", "t" },
+            { "ALTER TABLE \"Mixed Schema\".events_2024\n    ADD CONSTRAINT e_u UNIQUE (a)", "Mixed Schema", "events_2024" },
+            { "create index i on s.t (x)", "s", "t" },
+            { "CREATE INDEX t_x ON t USING btree (x)", NULL, NULL },
+            { "CREATE INDEX ON public.t (x)", NULL, NULL },
+            { "ALTER TABLE ONLY \"unterminated", NULL, NULL },
+            { "CREATE TRIGGER tr BEFORE INSERT ON public.t", NULL, NULL },
+        };
+        size_t k;
+        for (k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+            char sc[64], nm[64];
+            int rc = pg_parallel_target(ts[k].sql, strlen(ts[k].sql), sc, sizeof sc, nm, sizeof nm);
+            if (!ts[k].schema)
+                CHECK(rc != 0, "no target expected in <<%s>>", ts[k].sql);
+            else
+                CHECK(rc == 0 && strcmp(sc, ts[k].schema) == 0 && strcmp(nm, ts[k].name) == 0,
+                      "target of <<%s>>: rc %d, %s.%s", ts[k].sql, rc, rc ? "" : sc, rc ? "" : nm);
+        }
+    }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
