@@ -549,3 +549,148 @@ pg_parallel_target(const char *stmt, size_t len, char *schema, size_t scap, char
     p++;
     return take_ident(&p, end, name, ncap);
 }
+
+/* Moves *pp past a parenthesised group starting at *pp ('(' expected),
+ * quotes and nesting respected.  0, or -1 if unbalanced. */
+static int
+skip_parens(const char **pp, const char *end)
+{
+    const char *p = *pp;
+    int depth = 0;
+
+    if (p >= end || *p != '(')
+        return -1;
+    for (; p < end; p++) {
+        if (*p == '"' || *p == '\'') {
+            char q = *p;
+            for (p++; p < end && *p != q; p++)
+                ;
+            if (p >= end)
+                return -1;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth == 0) {
+            *pp = p + 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The raw text of one identifier (quotes kept) at *pp; NULL if none. */
+static const char *
+raw_ident(const char **pp, const char *end, size_t *len)
+{
+    const char *p = *pp, *start;
+
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    start = p;
+    if (p < end && *p == '"') {
+        for (p++;; p++) {
+            if (p >= end)
+                return NULL;
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+        }
+        p++;
+    } else {
+        while (p < end && ident_char(*p))
+            p++;
+    }
+    if (p == start)
+        return NULL;
+    *len = (size_t)(p - start);
+    *pp = p;
+    return start;
+}
+
+int
+pg_split_key_stmt(const char *stmt, size_t len, es_buf *create, es_buf *attach)
+{
+    const char *p = stmt, *end = stmt + len, *alter_end, *tab, *name, *cols, *incl = NULL,
+               *with = NULL;
+    size_t tablen, namelen, colslen, incllen = 0, withlen = 0;
+    int pk, nnd = 0;
+
+    if (!take_word(&p, end, "ALTER") || !take_word(&p, end, "TABLE"))
+        return 0;
+    (void)take_word(&p, end, "ONLY");
+    tab = p;
+    while (tab < end && isspace((unsigned char)*tab))
+        tab++;
+    if (!raw_ident(&p, end, &tablen) || p >= end || *p != '.' || (p++, !raw_ident(&p, end, &tablen)))
+        return 0;
+    tablen = (size_t)(p - tab);
+    alter_end = p;
+    if (!take_word(&p, end, "ADD") || !take_word(&p, end, "CONSTRAINT") ||
+        !(name = raw_ident(&p, end, &namelen)))
+        return 0;
+    if (take_word(&p, end, "PRIMARY") && take_word(&p, end, "KEY"))
+        pk = 1;
+    else if (take_word(&p, end, "UNIQUE"))
+        pk = 0;
+    else
+        return 0;
+    if (!pk && take_word(&p, end, "NULLS")) {
+        if (!take_word(&p, end, "NOT") || !take_word(&p, end, "DISTINCT"))
+            return 0;
+        nnd = 1;
+    }
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    cols = p;
+    if (skip_parens(&p, end) != 0)
+        return 0;
+    colslen = (size_t)(p - cols);
+    /* then only INCLUDE (...) and WITH (...), in that order; anything else
+     * (DEFERRABLE, USING INDEX TABLESPACE) stays a plain ADD CONSTRAINT */
+    if (take_word(&p, end, "INCLUDE") || (p + 8 < end && strncasecmp(p, " INCLUDE(", 9) == 0 && (p += 8))) {
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        incl = p;
+        if (skip_parens(&p, end) != 0)
+            return 0;
+        incllen = (size_t)(p - incl);
+    }
+    if (take_word(&p, end, "WITH")) {
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        with = p;
+        if (skip_parens(&p, end) != 0)
+            return 0;
+        withlen = (size_t)(p - with);
+    }
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    if (p != end)
+        return 0;
+    es_buf_reset(create);
+    es_buf_puts(create, "CREATE UNIQUE INDEX ");
+    es_buf_append(create, name, namelen);
+    es_buf_puts(create, " ON ");
+    es_buf_append(create, tab, tablen);
+    es_buf_puts(create, " USING btree ");
+    es_buf_append(create, cols, colslen);
+    if (incl) {
+        es_buf_puts(create, " INCLUDE ");
+        es_buf_append(create, incl, incllen);
+    }
+    if (nnd)
+        es_buf_puts(create, " NULLS NOT DISTINCT");
+    if (with) {
+        es_buf_puts(create, " WITH ");
+        es_buf_append(create, with, withlen);
+    }
+    es_buf_reset(attach);
+    es_buf_append(attach, stmt, (size_t)(alter_end - stmt));
+    es_buf_puts(attach, " ADD CONSTRAINT ");
+    es_buf_append(attach, name, namelen);
+    es_buf_puts(attach, pk ? " PRIMARY KEY USING INDEX " : " UNIQUE USING INDEX ");
+    es_buf_append(attach, name, namelen);
+    return create->data && attach->data ? 1 : -1;
+}

@@ -114,6 +114,13 @@ int pg_is_parallel_stmt(const char *stmt, size_t len);
  * schema and table it builds on, unquoted.  0, or -1 if it cannot tell. */
 int pg_parallel_target(const char *stmt, size_t len, char *schema, size_t scap, char *name,
                        size_t ncap);
+/* pg_dump's "ALTER TABLE [ONLY] t ADD CONSTRAINT c PRIMARY KEY | UNIQUE
+ * (cols) [INCLUDE (...)] [WITH (...)]" as two statements: the index build
+ * ("CREATE UNIQUE INDEX c ON t USING btree (cols) ...", which can run
+ * beside the table's other index builds) and the instant "ALTER TABLE ...
+ * ADD CONSTRAINT c ... USING INDEX c".  1 if split, 0 if the statement has
+ * another form (EXCLUDE, DEFERRABLE, a tablespace...), -1 out of memory. */
+int pg_split_key_stmt(const char *stmt, size_t len, es_buf *create, es_buf *attach);
 /* True for GRANT, REVOKE and ALTER DEFAULT PRIVILEGES statements. */
 int pg_is_privilege_stmt(const char *stmt, size_t len);
 typedef int (*pg_stmt_cb)(void *arg, const char *stmt, size_t len);

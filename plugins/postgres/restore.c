@@ -43,19 +43,26 @@ typedef struct rs_table {
     /* post-data per table (under mu): its index and key builds start once
      * its data is complete, ANALYZE once they are done */
     int data_done;               /* end-of-data entry seen, or finish */
+    int had_data;                /* a DATA entry came: a table with storage,
+                                  * not a partitioned parent */
     size_t copies;               /* COPY tasks queued or running */
     size_t builds;               /* build tasks queued or running */
-    int post_state;              /* POST_WAITING, POST_BUILDING, POST_ANALYZING */
+    int post_state;              /* POST_WAITING, POST_BUILDING, POST_ATTACHING,
+                                  * POST_ANALYZING */
     char **stmts;                /* its parallel post-data statements */
     size_t nstmts;
+    es_buf attach;               /* "ADD CONSTRAINT ... USING INDEX" of the
+                                  * keys whose index was built apart */
 } rs_table;
 
-enum { POST_WAITING, POST_BUILDING, POST_ANALYZING };
+enum { POST_WAITING, POST_BUILDING, POST_ATTACHING, POST_ANALYZING };
 
 typedef struct rs_task {
     int kind;
-    int post;                    /* TASK_SQL: POST_BUILDING (a build of table) or
-                                  * POST_ANALYZING (its ANALYZE), else 0 */
+    int post;                    /* TASK_SQL: POST_BUILDING (a build of table),
+                                  * POST_ATTACHING (its keys onto their built
+                                  * indexes) or POST_ANALYZING (its ANALYZE),
+                                  * else 0 */
     size_t table;                /* COPY/COUNT, post SQL: index into tables */
     char *columns;               /* COPY */
     char *data;                  /* COPY payload / SQL text */
@@ -94,7 +101,7 @@ struct pg_restore {
     int post_known;              /* distributed to their tables */
     char **orphans;              /* ones whose table is not known: run at finish */
     size_t norphans;
-    uint64_t builds_total, builds_early, analyzed;
+    uint64_t builds_total, builds_early, analyzed, keys_split;
 };
 
 /* ---------------------------------------------------------------- tables */
@@ -349,6 +356,26 @@ queue_analyze_locked(pg_restore *rs, size_t ti)
     push_locked(rs, t);
 }
 
+/* Queues the attachment of table ti's keys to the unique indexes built for
+ * them, if any, else its ANALYZE (mu held). */
+static void
+queue_attach_locked(pg_restore *rs, size_t ti)
+{
+    rs_table *tb = &rs->tables[ti];
+    rs_task *t;
+
+    if (!tb->attach.len) {
+        queue_analyze_locked(rs, ti);
+        return;
+    }
+    tb->post_state = POST_ATTACHING;
+    if (!(t = sql_task(es_buf_detach(&tb->attach, NULL), POST_ATTACHING, ti))) {
+        pg_err_set(&rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+        return;
+    }
+    push_locked(rs, t);
+}
+
 /* Starts table ti's index and key builds once its data is complete (every
  * COPY done) and the post-data statements are known; ANALYZE follows the
  * last build (mu held).  So one table's indexes build while the next
@@ -363,10 +390,28 @@ schedule_post_locked(pg_restore *rs, size_t ti)
         return;
     tb->post_state = POST_BUILDING;
     for (i = 0; i < tb->nstmts; i++) {
-        rs_task *t = sql_task(tb->stmts[i], POST_BUILDING, ti);
+        char *text = tb->stmts[i];
+        rs_task *t;
 
         tb->stmts[i] = NULL;
-        if (!t) {
+        /* ADD PRIMARY KEY / UNIQUE takes an ACCESS EXCLUSIVE lock for its
+         * whole index build, so the table's other builds would wait for
+         * it: build its index as a plain CREATE UNIQUE INDEX beside them
+         * and attach the constraint to it afterwards (instant).  Not on a
+         * partitioned parent, which cannot attach a key that way. */
+        if (tb->had_data && text) {
+            es_buf create = ES_BUF_INIT, attach = ES_BUF_INIT;
+            int rc = pg_split_key_stmt(text, strlen(text), &create, &attach);
+            if (rc > 0 && es_buf_append(&tb->attach, attach.data, attach.len) == 0 &&
+                es_buf_puts(&tb->attach, "\n;\n") == 0) {
+                free(text);
+                text = es_buf_detach(&create, NULL);
+                rs->keys_split++;
+            }
+            es_buf_free(&create);
+            es_buf_free(&attach);
+        }
+        if (!(t = sql_task(text, POST_BUILDING, ti))) {
             pg_err_set(&rs->err, ENVSYNC_ERR_OTHER, "out of memory");
             return;
         }
@@ -375,7 +420,7 @@ schedule_post_locked(pg_restore *rs, size_t ti)
         push_locked(rs, t);
     }
     if (!tb->builds)
-        queue_analyze_locked(rs, ti);
+        queue_attach_locked(rs, ti);
 }
 
 /* Bookkeeping after a worker ran (or skipped) t (mu held). */
@@ -387,7 +432,9 @@ task_done_locked(pg_restore *rs, const rs_task *t)
         schedule_post_locked(rs, t->table);
     } else if (t->kind == TASK_SQL && t->post == POST_BUILDING && t->table != (size_t)-1) {
         if (--rs->tables[t->table].builds == 0)
-            queue_analyze_locked(rs, t->table);
+            queue_attach_locked(rs, t->table);
+    } else if (t->kind == TASK_SQL && t->post == POST_ATTACHING) {
+        queue_analyze_locked(rs, t->table);
     } else if (t->kind == TASK_SQL && t->post == POST_ANALYZING) {
         rs->analyzed++;
     }
@@ -1145,6 +1192,9 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         ti = table_index(rs, e->schema, e->object);
         if (ti == (size_t)-1)
             return pg_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        pthread_mutex_lock(&rs->mu);
+        rs->tables[ti].had_data = 1;
+        pthread_mutex_unlock(&rs->mu);
         if (len == 0 && e->rows == 0) {
             /* end of the table's data (or an empty table) */
             pthread_mutex_lock(&rs->mu);
@@ -1249,8 +1299,9 @@ run_post_data(pg_restore *rs)
     if (wait_idle(rs))
         return fail(rs);
     pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %" PRIu64 " index and key builds on "
-                 "%lld connections (%" PRIu64 " started during the load), %" PRIu64
-                 " tables analyzed", rs->builds_total, (long long)rs->s->c.jobs, early,
+                 "%lld connections (%" PRIu64 " started during the load, %" PRIu64
+                 " keys built as unique indexes and attached), %" PRIu64 " tables analyzed",
+                 rs->builds_total, (long long)rs->s->c.jobs, early, rs->keys_split,
                  rs->analyzed);
     if (!rs->post.len)
         return ENVSYNC_OK;
@@ -1582,6 +1633,7 @@ pg_restore_free(pg_restore *rs)
         free(rs->tables[i].schema);
         free(rs->tables[i].name);
         free_strv(rs->tables[i].stmts, rs->tables[i].nstmts);
+        es_buf_free(&rs->tables[i].attach);
     }
     free(rs->tables);
     free_strv(rs->orphans, rs->norphans);

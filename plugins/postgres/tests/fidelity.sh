@@ -22,6 +22,10 @@ run_envsync -c "$T/es.conf" run fidelity
 expect_rc 0 "first run"
 pg_exists "$dst" || fail "target $dst missing after the run"
 pg_exists "${dst}_envsync_new" && fail "temporary database left behind"
+# primary and unique keys of tables with data were built as plain unique
+# indexes beside the table's other builds, then attached
+echo "$out" | grep -Eq ', [1-9][0-9]* keys built as unique indexes and attached' ||
+    fail "no key was built apart and attached: $(echo "$out" | grep 'post-data:')"
 pg_snapshot "$src" "$T/src.txt"
 sed -i "s/$dst/DBNAME/g" "$T/src.txt"
 pg_snapshot "$dst" "$T/dst.txt"

@@ -133,6 +133,16 @@ CREATE TABLE app.regions (code text NOT NULL, name text) PARTITION BY LIST (code
 CREATE TABLE app.regions_eu PARTITION OF app.regions FOR VALUES IN ('de', 'fr');
 CREATE TABLE app.regions_other PARTITION OF app.regions DEFAULT;
 INSERT INTO app.regions VALUES ('de', 'Germany'), ('fr', 'France'), ('jp', 'Japan');
+-- a key on a partitioned parent (stays one statement at restore) and on
+-- its leaves (built as unique indexes, then attached)
+ALTER TABLE app.regions ADD PRIMARY KEY (code);
+-- keys with storage parameters, INCLUDE and NULLS NOT DISTINCT
+CREATE TABLE app.keyed (
+    a integer NOT NULL, b integer, c text,
+    CONSTRAINT keyed_pk PRIMARY KEY (a) WITH (fillfactor = 60),
+    CONSTRAINT keyed_u UNIQUE NULLS NOT DISTINCT (b) INCLUDE (c),
+    CONSTRAINT keyed_d UNIQUE (c) DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO app.keyed SELECT g, NULLIF(g, 3), 'c' || g FROM generate_series(1, 50) g;
 
 -- inheritance (COPY must take each table ONLY)
 CREATE TABLE app.vehicle (id integer PRIMARY KEY, wheels integer);

@@ -150,6 +150,44 @@ main(void)
                       "target of <<%s>>: rc %d, %s.%s", ts[k].sql, rc, rc ? "" : sc, rc ? "" : nm);
         }
     }
+    {
+        /* keys split into an index build and an instant attachment */
+        static const struct { const char *sql, *create, *attach; } ks[] = {
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
+              "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)",
+              "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey" },
+            { "ALTER TABLE ONLY \"Mixed\".\"T t\"\n    ADD CONSTRAINT \"my \"\"key\" UNIQUE (a, \"B)\")",
+              "CREATE UNIQUE INDEX \"my \"\"key\" ON \"Mixed\".\"T t\" USING btree (a, \"B)\")",
+              "ALTER TABLE ONLY \"Mixed\".\"T t\" ADD CONSTRAINT \"my \"\"key\" UNIQUE USING INDEX \"my \"\"key\"" },
+            { "ALTER TABLE ONLY public.u\n    ADD CONSTRAINT u_k UNIQUE NULLS NOT DISTINCT (a) INCLUDE (b, c) WITH (fillfactor='70')",
+              "CREATE UNIQUE INDEX u_k ON public.u USING btree (a) INCLUDE (b, c) NULLS NOT DISTINCT WITH (fillfactor='70')",
+              "ALTER TABLE ONLY public.u ADD CONSTRAINT u_k UNIQUE USING INDEX u_k" },
+            { "ALTER TABLE public.v\n    ADD CONSTRAINT v_pkey PRIMARY KEY (id) WITH (fillfactor='50')\n",
+              "CREATE UNIQUE INDEX v_pkey ON public.v USING btree (id) WITH (fillfactor='50')",
+              "ALTER TABLE public.v ADD CONSTRAINT v_pkey PRIMARY KEY USING INDEX v_pkey" },
+            /* other forms stay one statement */
+            { "ALTER TABLE ONLY public.d\n    ADD CONSTRAINT d_u UNIQUE (a) DEFERRABLE INITIALLY DEFERRED", NULL, NULL },
+            { "ALTER TABLE ONLY public.d\n    ADD CONSTRAINT d_pkey PRIMARY KEY (id) USING INDEX TABLESPACE fast", NULL, NULL },
+            { "ALTER TABLE ONLY app.b\n    ADD CONSTRAINT b_excl EXCLUDE USING gist (during WITH &&)", NULL, NULL },
+            { "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id)", NULL, NULL },
+            { "CREATE INDEX t_x ON public.t USING btree (x)", NULL, NULL },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id", NULL, NULL },
+            { "ALTER TABLE ONLY t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)", NULL, NULL },
+        };
+        size_t k;
+        for (k = 0; k < sizeof ks / sizeof ks[0]; k++) {
+            es_buf c = ES_BUF_INIT, a = ES_BUF_INIT;
+            int rc = pg_split_key_stmt(ks[k].sql, strlen(ks[k].sql), &c, &a);
+            if (!ks[k].create)
+                CHECK(rc == 0, "no split expected of <<%s>>: %d", ks[k].sql, rc);
+            else
+                CHECK(rc == 1 && strcmp(c.data, ks[k].create) == 0 && strcmp(a.data, ks[k].attach) == 0,
+                      "split of <<%s>>: rc %d, <<%s>> <<%s>>", ks[k].sql, rc,
+                      rc == 1 ? c.data : "", rc == 1 ? a.data : "");
+            es_buf_free(&c);
+            es_buf_free(&a);
+        }
+    }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
