@@ -7,8 +7,10 @@
                                      aliases, documents sorted by _id)
   esutil.py corpus URL INDEX N       bulk-load N generated documents of mixed
                                      sizes (benchmark corpus)
-  esutil.py watch URL ALIAS FILE     count ALIAS until FILE exists; prints
-                                     every distinct (status, count) seen
+  esutil.py watch URL ALIAS FILE [READY]
+                                     count ALIAS until FILE exists; prints
+                                     every distinct (status, count) seen;
+                                     creates READY after the first answer
   esutil.py req METHOD URL [BODY]    one request, prints status and body
 Standard library only.
 """
@@ -192,7 +194,7 @@ def corpus(url, index, n):
     must("POST", url + "/%s/_refresh" % index)
 
 
-def watch(url, alias, stopfile):
+def watch(url, alias, stopfile, readyfile=None):
     import os
     seen = {}
     while not os.path.exists(stopfile):
@@ -200,6 +202,8 @@ def watch(url, alias, stopfile):
         key = "%d %s" % (st, out.get("count") if isinstance(out, dict) and st == 200 else
                          (out.get("error", {}).get("type") if isinstance(out, dict) and isinstance(out.get("error"), dict) else out))
         seen[key] = seen.get(key, 0) + 1
+        if readyfile and not os.path.exists(readyfile):
+            open(readyfile, "w").close()   # the first answer is in
         time.sleep(0.002)
     for k in seen:  # in the order first seen
         print(k)
@@ -214,7 +218,7 @@ def main():
     elif cmd == "corpus":
         corpus(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "watch":
-        watch(sys.argv[2], sys.argv[3], sys.argv[4])
+        watch(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None)
     elif cmd == "req":
         body = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
         st, out = req(sys.argv[2], sys.argv[3], body)

@@ -23,12 +23,19 @@ es_curl POST "$DST_URL/logs/_refresh" >/dev/null
 es_conf "$T/envsync.conf" swap "$SRC_URL" "$DST_URL" 'include = ( "books-*", "logs" );' 'batch_size = 100;'
 
 watch_run() {  # NAME: run the job while two readers poll
-    rm -f "$T/stop"
-    esu watch "$DST_URL" books "$T/stop" > "$T/books.$1" &
+    local i
+    rm -f "$T/stop" "$T/ready1" "$T/ready2"
+    esu watch "$DST_URL" books "$T/stop" "$T/ready1" > "$T/books.$1" &
     w1=$!
-    esu watch "$DST_URL" logs "$T/stop" > "$T/logs.$1" &
+    esu watch "$DST_URL" logs "$T/stop" "$T/ready2" > "$T/logs.$1" &
     w2=$!
-    sleep 0.5
+    # both readers have seen the state before the run (a loaded machine
+    # can take longer than any fixed pause to start them)
+    for i in $(seq 600); do
+        [ -e "$T/ready1" ] && [ -e "$T/ready2" ] && break
+        sleep 0.05
+    done
+    [ -e "$T/ready1" ] && [ -e "$T/ready2" ] || fail "the readers did not start in 30 s"
     run_envsync -c "$T/envsync.conf" run swap
     sleep 0.5
     touch "$T/stop"
