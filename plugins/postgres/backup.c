@@ -22,6 +22,7 @@
  */
 #include "config.h"
 #include "pg.h"
+#include "dbsettings.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -470,6 +471,10 @@ database_meta(PGconn *conn, pg_err *err, char **info)
     PQclear(res);
     if (!o) {
         pg_err_set(err, ENVSYNC_ERR_OTHER, "cannot build the database metadata");
+        return NULL;
+    }
+    if (pg_dbsettings_backup(conn, o, err) != 0) {
+        json_decref(o);
         return NULL;
     }
     text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);

@@ -23,6 +23,7 @@
  */
 #include "config.h"
 #include "pg.h"
+#include "dbsettings.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -102,6 +103,7 @@ struct pg_restore {
     char **orphans;              /* ones whose table is not known: run at finish */
     size_t norphans;
     uint64_t builds_total, builds_early, analyzed, keys_split;
+    pg_dbsettings *dbsettings;   /* database-level properties from META, or NULL */
 };
 
 /* ---------------------------------------------------------------- tables */
@@ -770,6 +772,7 @@ read_meta(pg_restore *rs, const void *data, size_t len)
     json_error_t jerr;
     json_t *o = json_loadb(data, len, 0, &jerr), *v;
     json_int_t format;
+    envsync_status st;
 
     if (!o || !json_is_object(o)) {
         json_decref(o);
@@ -796,8 +799,10 @@ read_meta(pg_restore *rs, const void *data, size_t len)
     pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "source: PostgreSQL %s, encoding %s, collation %s",
                  json_is_string(v) ? json_string_value(v) : "?",
                  rs->encoding ? rs->encoding : "?", rs->lc_collate ? rs->lc_collate : "?");
+    pg_dbsettings_free(rs->dbsettings);
+    st = pg_dbsettings_read(rs->ctx, &rs->s->c, rs->maint, o, &rs->dbsettings);
     json_decref(o);
-    return ENVSYNC_OK;
+    return st;
 }
 
 static envsync_status
@@ -1559,6 +1564,10 @@ pg_restore_finish(envsync_ctx *ctx, void *state)
     rs->db = NULL;
     if ((st = pg_host->cancelled(ctx)) != ENVSYNC_OK)
         return pg_host->error(ctx, st, "restore cancelled before the swap");
+    /* after post-load SQL: a setting such as default_transaction_read_only
+     * must not apply to the load */
+    if ((st = pg_dbsettings_apply(ctx, &s->c, rs->maint, rs->loaddb, rs->dbsettings)) != ENVSYNC_OK)
+        return st;
     if (s->c.owner && maint_exec(rs, "setting the owner", "ALTER DATABASE ", rs->loaddb, " OWNER TO ", s->c.owner, "") != 0)
         return fail(rs);
     if (rs->replace) {
@@ -1642,6 +1651,7 @@ pg_restore_free(pg_restore *rs)
     free(rs->lc_ctype);
     free(rs->provider);
     free(rs->icu_locale);
+    pg_dbsettings_free(rs->dbsettings);
     es_buf_free(&rs->post);
     es_buf_free(&rs->seqs);
     es_buf_free(&rs->user);
