@@ -91,6 +91,10 @@ struct pg_restore {
     pthread_cond_t cv_put, cv_get, cv_idle;
     rs_task *head, *tail;
     size_t queued, cap, busy;
+    /* mapped chunk buffers kept for reuse (under mu): touching fresh pages
+     * for every chunk cost the feeding thread a page fault per 4 KiB */
+    struct { void *p; size_t len; } pool[16];
+    size_t npool;
     int closing;
     pg_err err;
     rs_table *tables;
@@ -284,6 +288,62 @@ run_count(pg_restore *rs, PGconn *conn, rs_task *t)
         pg_err_set(&rs->err, ENVSYNC_ERR_INTEGRITY, "table %s.%s: %" PRIu64
                    " rows in the restored database, the manifest expects %" PRIu64,
                    schema, name, n, expected);
+}
+
+/* Gives a finished COPY task's buffer back to the pool (rs->mu held).
+ * At most the chunks that can be in flight at once are kept; a buffer
+ * from an outsized chunk (one huge row) is returned to the system. */
+static void
+pool_put_locked(pg_restore *rs, rs_task *t)
+{
+    size_t keep = rs->cap + rs->nthreads + 1;
+
+    if (!t->mapped)
+        return;
+    if (keep > sizeof rs->pool / sizeof rs->pool[0])
+        keep = sizeof rs->pool / sizeof rs->pool[0];
+    if (rs->npool < keep && t->mapped <= ((size_t)64 << 20)) {
+        rs->pool[rs->npool].p = t->data;
+        rs->pool[rs->npool].len = t->mapped;
+        rs->npool++;
+        t->data = NULL;
+        t->mapped = 0;
+    }
+}
+
+/* A mapped buffer of at least len bytes: from the pool, else new (sizes
+ * rounded up to 1 MiB so buffers of one run fit each other). */
+static void *
+pool_get(pg_restore *rs, size_t len, size_t *mapped)
+{
+    size_t i, want = (len + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+    void *m;
+
+    pthread_mutex_lock(&rs->mu);
+    for (i = 0; i < rs->npool; i++) {
+        if (rs->pool[i].len >= len) {
+            m = rs->pool[i].p;
+            *mapped = rs->pool[i].len;
+            rs->pool[i] = rs->pool[--rs->npool];
+            pthread_mutex_unlock(&rs->mu);
+            return m;
+        }
+    }
+    pthread_mutex_unlock(&rs->mu);
+    m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    *mapped = want;
+    return m;
+}
+
+static void
+pool_free(pg_restore *rs)
+{
+    while (rs->npool > 0) {
+        rs->npool--;
+        munmap(rs->pool[rs->npool].p, rs->pool[rs->npool].len);
+    }
 }
 
 static void
@@ -497,6 +557,7 @@ rs_worker(void *arg)
         }
         pthread_mutex_lock(&rs->mu);
         task_done_locked(rs, t);     /* may queue the table's next step */
+        pool_put_locked(rs, t);
         rs->busy--;
         if (!rs->head && rs->busy == 0)
             pthread_cond_broadcast(&rs->cv_idle);
@@ -1211,13 +1272,11 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
         t = calloc(1, sizeof *t);
         /* Chunk copies are mapped, not malloc'd: they are allocated here and
          * freed by a worker thread, and malloc's heap fragments under that
-         * pattern until RSS grows with the database (flat this way). */
+         * pattern until RSS grows with the database (flat this way).  The
+         * workers hand the buffers back to a pool bounded by the chunks in
+         * flight, so pages are touched once per run, not once per chunk. */
         if (t && len >= ((size_t)1 << 20)) {
-            void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m != MAP_FAILED) {
-                t->data = m;
-                t->mapped = len;
-            }
+            t->data = pool_get(rs, len, &t->mapped);
         } else if (t) {
             t->data = malloc(len ? len : 1);
         }
@@ -1636,6 +1695,7 @@ pg_restore_free(pg_restore *rs)
         rs->head = t->next;
         free_task(t);
     }
+    pool_free(rs);
     PQfinish(rs->db);
     PQfinish(rs->maint);
     for (i = 0; i < rs->ntables; i++) {
