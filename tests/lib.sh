@@ -8,7 +8,8 @@
 set -u
 : "${top_srcdir:?top_srcdir not set (run through make check)}"
 : "${top_builddir:?top_builddir not set (run through make check)}"
-ENVSYNC="$top_builddir/envsync"
+# ENVSYNC_TEST_BINARY: run the tests through a wrapper (e.g. valgrind)
+ENVSYNC="${ENVSYNC_TEST_BINARY:-$top_builddir/envsync}"
 if [ -z "${ENVSYNC_PLUGIN_PATH:-}" ]; then
     ENVSYNC_PLUGIN_PATH="$top_builddir/tests/plugins/.libs"
     for _p in file postgres mysql s3 sanitise elasticsearch; do

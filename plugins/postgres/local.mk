@@ -20,7 +20,8 @@ PG_TESTS = \
 	plugins/postgres/tests/swap.sh \
 	plugins/postgres/tests/concurrent.sh \
 	plugins/postgres/tests/options.sh \
-	plugins/postgres/tests/dbsettings.sh
+	plugins/postgres/tests/dbsettings.sh \
+	plugins/postgres/tests/chunks.sh
 TESTS += $(PG_TESTS)
 dist_check_SCRIPTS += $(PG_TESTS)
 EXTRA_DIST += \

@@ -26,7 +26,7 @@ static const envsync_option pg_options[] = {
     { "exclude", ENVSYNC_OPT_LIST, 0, NULL, "backup: tables to leave out entirely (patterns)" },
     { "exclude_data", ENVSYNC_OPT_LIST, 0, NULL, "backup: tables whose definition is kept but not their rows (patterns)" },
     { "where", ENVSYNC_OPT_LIST, 0, NULL, "backup: row filters, \"schema.table: predicate\"" },
-    { "split_size", ENVSYNC_OPT_SIZE, 0, "32M", "backup: tables larger than this are copied in parallel page ranges of about this size (0 = never; PostgreSQL 14+)" },
+    { "split_size", ENVSYNC_OPT_SIZE, 0, NULL, "backup: tables larger than this are copied in parallel page ranges of about this size (0 = never; unset: only a table bigger than its share of the work, table data / jobs, and at least 32M; PostgreSQL 14+)" },
     { "pg_dump", ENVSYNC_OPT_STRING, 0, "pg_dump", "backup: pg_dump executable used for DDL" },
     { "lock_timeout", ENVSYNC_OPT_DURATION, 0, "60s", "backup: how long to wait for table locks" },
     { "owner", ENVSYNC_OPT_STRING, 0, NULL, "restore: role that owns the restored database" },
@@ -82,7 +82,8 @@ pg_init(envsync_ctx *ctx, void **statep)
     c->lc_ctype = opt_str(ctx, "lc_ctype");
     c->jobs = pg_host->opt_int(ctx, "jobs");
     c->chunk_size = pg_host->opt_int(ctx, "chunk_size");
-    c->split_size = pg_host->opt_int(ctx, "split_size");
+    /* -1: automatic (plan_units) */
+    c->split_size = pg_host->opt_isset(ctx, "split_size") ? pg_host->opt_int(ctx, "split_size") : -1;
     c->swap_retries = pg_host->opt_int(ctx, "swap_retries");
     c->swap_delay_ms = pg_host->opt_int(ctx, "swap_delay");
     c->connect_timeout_ms = pg_host->opt_int(ctx, "connect_timeout");
