@@ -24,6 +24,7 @@
 #include <mysql.h>
 #include <stdint.h>
 #include "buf.h"
+#include "chunkpool.h"
 
 extern const envsync_host *my_host;
 

@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "rowcodec.h"
 
@@ -65,6 +64,7 @@ typedef struct rs_job {
     uint64_t rows, seq;
     char *data;
     size_t len;
+    size_t mapped;                   /* size of data's mapping (chunkpool) */
     struct rs_job *next;
 } rs_job;
 
@@ -87,6 +87,7 @@ struct my_restore {
     pthread_cond_t cv;
     rs_job *head, *tail;
     size_t qlen, qmax;
+    es_chunkpool pool;               /* chunk copies (lib/chunkpool.h) */
     int closing;
     envsync_status fail;
     pthread_t *th;
@@ -95,26 +96,6 @@ struct my_restore {
     int no_infile;
     int swapped;
 };
-
-/* Chunk copies get their own mappings: they are large, allocated by the
- * core's thread and freed by a worker, and malloc would keep such memory in
- * its arenas; munmap returns it, so the footprint stays at the chunks in
- * flight whatever the size of the database. */
-static char *
-chunk_alloc(size_t len)
-{
-    void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
-
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void
-chunk_free(char *p, size_t len)
-{
-    if (p)
-        munmap(p, len ? len : 1);
-}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -549,7 +530,7 @@ load_worker(void *arg)
         s = (s == ENVSYNC_OK) ? my_host->cancelled(rs->ctx) : s;
         if (s == ENVSYNC_OK)
             s = load_job(rs, m, j);
-        chunk_free(j->data, j->len);
+        es_chunk_put(&rs->pool, j->data, j->mapped);
         free(j->columns);
         free(j);
         if (s != ENVSYNC_OK) {
@@ -570,6 +551,8 @@ start_workers(struct my_restore *rs)
     rs->th = calloc((size_t)n, sizeof(*rs->th));
     if (!rs->th)
         return my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+    /* the chunks in flight: queued, loading, and the one being copied */
+    es_chunkpool_set_keep(&rs->pool, rs->qmax + (size_t)n + 1);
     for (i = 0; i < n; i++) {
         if (pthread_create(&rs->th[i], NULL, load_worker, rs))
             return my_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "cannot start a thread");
@@ -597,7 +580,7 @@ stop_workers(struct my_restore *rs)
         rs_job *j = rs->head;
 
         rs->head = j->next;
-        chunk_free(j->data, j->len);
+        es_chunk_put(&rs->pool, j->data, j->mapped);
         free(j->columns);
         free(j);
     }
@@ -834,10 +817,11 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
         j->seq = e->seq;
         j->len = len;
         j->columns = strdup(e->columns ? e->columns : "");
-        j->data = chunk_alloc(len);
+        /* a copy: the core reuses its buffer for the next entry */
+        j->data = es_chunk_get(&rs->pool, len, &j->mapped);
         if (!j->columns || !j->data) {
             free(j->columns);
-            chunk_free(j->data, j->len);
+            es_chunk_put(&rs->pool, j->data, j->mapped);
             free(j);
             return my_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
         }
@@ -858,7 +842,7 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
         pthread_mutex_unlock(&rs->mu);
         if (s != ENVSYNC_OK) {
             free(j->columns);
-            chunk_free(j->data, j->len);
+            es_chunk_put(&rs->pool, j->data, j->mapped);
             free(j);
         }
         return s;
@@ -907,6 +891,7 @@ my_restore_begin(envsync_ctx *ctx, void *state)
     rs->st = st;
     pthread_mutex_init(&rs->mu, NULL);
     pthread_cond_init(&rs->cv, NULL);
+    es_chunkpool_init(&rs->pool, 0);
     /* one chunk waiting is enough to keep the workers busy (decoding a
      * chunk is much faster than loading it); memory stays at about
      * chunk_size x (jobs + 2) */
@@ -1503,6 +1488,7 @@ my_restore_free(struct my_restore *rs)
     free(rs->srcdb);
     free(rs->charset);
     free(rs->collation);
+    es_chunkpool_destroy(&rs->pool);
     pthread_mutex_destroy(&rs->mu);
     pthread_cond_destroy(&rs->cv);
     free(rs);

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "buf.h"
+#include "chunkpool.h"
 
 #define PG_PLUGIN_NAME "postgres"
 #define PG_ENGINE "postgres"

@@ -91,10 +91,7 @@ struct pg_restore {
     pthread_cond_t cv_put, cv_get, cv_idle;
     rs_task *head, *tail;
     size_t queued, cap, busy;
-    /* mapped chunk buffers kept for reuse (under mu): touching fresh pages
-     * for every chunk cost the feeding thread a page fault per 4 KiB */
-    struct { void *p; size_t len; } pool[16];
-    size_t npool;
+    es_chunkpool pool;           /* COPY chunk buffers (lib/chunkpool.h) */
     int closing;
     pg_err err;
     rs_table *tables;
@@ -290,60 +287,15 @@ run_count(pg_restore *rs, PGconn *conn, rs_task *t)
                    schema, name, n, expected);
 }
 
-/* Gives a finished COPY task's buffer back to the pool (rs->mu held).
- * At most the chunks that can be in flight at once are kept; a buffer
- * from an outsized chunk (one huge row) is returned to the system. */
+/* Gives a finished COPY task's buffer back to the pool. */
 static void
-pool_put_locked(pg_restore *rs, rs_task *t)
+pool_put(pg_restore *rs, rs_task *t)
 {
-    size_t keep = rs->cap + rs->nthreads + 1;
-
     if (!t->mapped)
         return;
-    if (keep > sizeof rs->pool / sizeof rs->pool[0])
-        keep = sizeof rs->pool / sizeof rs->pool[0];
-    if (rs->npool < keep && t->mapped <= ((size_t)64 << 20)) {
-        rs->pool[rs->npool].p = t->data;
-        rs->pool[rs->npool].len = t->mapped;
-        rs->npool++;
-        t->data = NULL;
-        t->mapped = 0;
-    }
-}
-
-/* A mapped buffer of at least len bytes: from the pool, else new (sizes
- * rounded up to 1 MiB so buffers of one run fit each other). */
-static void *
-pool_get(pg_restore *rs, size_t len, size_t *mapped)
-{
-    size_t i, want = (len + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
-    void *m;
-
-    pthread_mutex_lock(&rs->mu);
-    for (i = 0; i < rs->npool; i++) {
-        if (rs->pool[i].len >= len) {
-            m = rs->pool[i].p;
-            *mapped = rs->pool[i].len;
-            rs->pool[i] = rs->pool[--rs->npool];
-            pthread_mutex_unlock(&rs->mu);
-            return m;
-        }
-    }
-    pthread_mutex_unlock(&rs->mu);
-    m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    *mapped = want;
-    return m;
-}
-
-static void
-pool_free(pg_restore *rs)
-{
-    while (rs->npool > 0) {
-        rs->npool--;
-        munmap(rs->pool[rs->npool].p, rs->pool[rs->npool].len);
-    }
+    es_chunk_put(&rs->pool, t->data, t->mapped);
+    t->data = NULL;
+    t->mapped = 0;
 }
 
 static void
@@ -557,7 +509,7 @@ rs_worker(void *arg)
         }
         pthread_mutex_lock(&rs->mu);
         task_done_locked(rs, t);     /* may queue the table's next step */
-        pool_put_locked(rs, t);
+        pool_put(rs, t);
         rs->busy--;
         if (!rs->head && rs->busy == 0)
             pthread_cond_broadcast(&rs->cv_idle);
@@ -582,6 +534,8 @@ start_workers(pg_restore *rs)
      * next entry is much quicker than loading one, so a short queue keeps
      * every worker busy. */
     rs->cap = 1 + n / 4;
+    /* the chunks in flight: queued, loading, and the one being copied */
+    es_chunkpool_set_keep(&rs->pool, rs->cap + n + 1);
     for (i = 0; i < n; i++) {
         if (pthread_create(&rs->threads[i], NULL, rs_worker, rs) != 0)
             return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "cannot start worker thread");
@@ -789,6 +743,7 @@ pg_restore_begin(envsync_ctx *ctx, void *state)
     rs->ctx = ctx;
     rs->s = s;
     pthread_mutex_init(&rs->mu, NULL);
+    es_chunkpool_init(&rs->pool, 0);
     pthread_cond_init(&rs->cv_put, NULL);
     pthread_cond_init(&rs->cv_get, NULL);
     pthread_cond_init(&rs->cv_idle, NULL);
@@ -1270,13 +1225,11 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
             return ENVSYNC_OK;
         }
         t = calloc(1, sizeof *t);
-        /* Chunk copies are mapped, not malloc'd: they are allocated here and
-         * freed by a worker thread, and malloc's heap fragments under that
-         * pattern until RSS grows with the database (flat this way).  The
-         * workers hand the buffers back to a pool bounded by the chunks in
-         * flight, so pages are touched once per run, not once per chunk. */
+        /* Chunk copies of 1 MiB and more are mapped buffers from a pool
+         * bounded by the chunks in flight (lib/chunkpool.h: why not
+         * malloc, why not a fresh mapping each). */
         if (t && len >= ((size_t)1 << 20)) {
-            t->data = pool_get(rs, len, &t->mapped);
+            t->data = es_chunk_get(&rs->pool, len, &t->mapped);
         } else if (t) {
             t->data = malloc(len ? len : 1);
         }
@@ -1695,7 +1648,7 @@ pg_restore_free(pg_restore *rs)
         rs->head = t->next;
         free_task(t);
     }
-    pool_free(rs);
+    es_chunkpool_destroy(&rs->pool);
     PQfinish(rs->db);
     PQfinish(rs->maint);
     for (i = 0; i < rs->ntables; i++) {

@@ -1,7 +1,8 @@
-# tests/unit/unit.mk: Check-based unit tests (artifact layer, row codec).
+# tests/unit/unit.mk: Check-based unit tests (artifact layer, row codec,
+# chunk pool).
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_artifact tests/unit/test_rowcodec
-TESTS += tests/unit/test_artifact tests/unit/test_rowcodec
+check_PROGRAMS += tests/unit/test_artifact tests/unit/test_rowcodec tests/unit/test_chunkpool
+TESTS += tests/unit/test_artifact tests/unit/test_rowcodec tests/unit/test_chunkpool
 
 tests_unit_test_artifact_SOURCES = tests/unit/test_artifact.c tests/unit/artifact_testlib.h
 tests_unit_test_artifact_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
@@ -13,4 +14,8 @@ tests_unit_test_artifact_LDADD = core/libartifact.la lib/libesutil.la $(CHECK_LI
 tests_unit_test_rowcodec_SOURCES = tests/unit/test_rowcodec.c
 tests_unit_test_rowcodec_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_rowcodec_LDADD = lib/libesutil.la $(CHECK_LIBS)
+
+tests_unit_test_chunkpool_SOURCES = tests/unit/test_chunkpool.c
+tests_unit_test_chunkpool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_chunkpool_LDADD = lib/libesutil.la $(CHECK_LIBS)
 endif
