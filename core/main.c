@@ -13,6 +13,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -681,6 +684,16 @@ main(int argc, char **argv)
     const char *cmd;
     int rc;
 
+#ifdef M_MMAP_THRESHOLD
+    /* Large transient buffers (chunks, multipart parts, ranged-GET
+     * windows) are allocated on one thread and freed on another, phase
+     * after phase.  glibc raises its mmap threshold to the size of the
+     * first such buffer freed and from then on keeps them in its arenas,
+     * so a full cycle's peak became the backup's buffers plus the
+     * restore's (measured: 165 MiB instead of 127 with S3).  A fixed
+     * threshold returns every buffer of 1 MiB or more at free(). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     memset(&g, 0, sizeof g);
     g.log_format = -1;
     g.log_level = -1;

@@ -3,7 +3,7 @@
 #
 # Generates the application database (bench/mysql/gen.sql) at SCALE
 # editions, then copies it into another database on the same server with
-#   1. envsync: backup -> store (file, zstd 3) -> fetch -> restore, one run;
+#   1. envsync: backup -> store (file, default zstd) -> fetch -> restore;
 #   2. the reference pipeline: mysqldump --single-transaction | gzip -1 >
 #      file; gzip -d < file | mysql into a dropped-and-recreated database;
 #   3. mydumper -c / myloader with the same thread count;
@@ -98,7 +98,7 @@ envsync: { environment = "bench"; log_level = "info"; };
 storage: { local: { plugin = "file"; path = "$W/store"; }; };
 jobs = ( {
     name = "bench";
-    artifact = { compression = "zstd"; level = 3; };
+    artifact = { compression = "zstd"; };
     backup  = { plugin = "mysql"; host = "$MYSQL_HOST"; port = $MYSQL_PORT; user = "$MYSQL_USER";
                 database = "$SRC"; jobs = $THREADS; };
     store   = { storage = "local"; };
@@ -223,7 +223,7 @@ Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 
 | method | dump s | load s | total s | peak RSS MiB | stored MiB | total vs envsync |
 |---|---:|---:|---:|---:|---:|---:|
-| envsync backup->store->fetch->restore (zstd 3) | (backup ${bk}) | | ${WALL[envsync]} | $(mib "${RSS[envsync]}") | $size_envsync | 1.00 |
+| envsync backup->store->fetch->restore (zstd 1, 2 threads) | (backup ${bk}) | | ${WALL[envsync]} | $(mib "${RSS[envsync]}") | $size_envsync | 1.00 |
 | mysqldump --single-transaction \| gzip -1 / gzip -d \| mysql | ${WALL[dump_out]} | ${WALL[dump_in]} | $dump_total | $(mib "$(maxk "${RSS[dump_out]}" "${RSS[dump_in]}")") | $size_dump | $(ratio "$dump_total" "${WALL[envsync]}") |
 | mydumper -c -r 50000 / myloader | ${WALL[myd_out]} | ${WALL[myd_in]} | $myd_total | $(mib "$(maxk "${RSS[myd_out]}" "${RSS[myd_in]}")") | $size_myd | $(ratio "$myd_total" "${WALL[envsync]}") |
 | engine ceiling: INTO OUTFILE / LOAD DATA INFILE + index build | ${WALL[ceil_out]} | ${WALL[ceil_load]} + ${WALL[ceil_index]} | $ceil_total | (server) | (uncompressed) | $(ratio "$ceil_total" "${WALL[envsync]}") |

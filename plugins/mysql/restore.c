@@ -809,6 +809,16 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
                                   e->object ? e->object : "(none)");
         if (!rs->th && (s = start_workers(rs)) != ENVSYNC_OK)
             return s;
+        /* wait for room before copying, so that the copy is not one more
+         * chunk in memory while the queue is full (only this thread
+         * queues, so the room is still there after the copy) */
+        pthread_mutex_lock(&rs->mu);
+        while (rs->qlen >= rs->qmax && rs->fail == ENVSYNC_OK)
+            pthread_cond_wait(&rs->cv, &rs->mu);
+        s = rs->fail;
+        pthread_mutex_unlock(&rs->mu);
+        if (s != ENVSYNC_OK)
+            return s;
         j = calloc(1, sizeof(*j));
         if (!j)
             return my_host->error(ctx, ENVSYNC_ERR_OTHER, "out of memory");
@@ -827,8 +837,6 @@ my_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e,
         }
         memcpy(j->data, data, len);
         pthread_mutex_lock(&rs->mu);
-        while (rs->qlen >= rs->qmax && rs->fail == ENVSYNC_OK)
-            pthread_cond_wait(&rs->cv, &rs->mu);
         s = rs->fail;
         if (s == ENVSYNC_OK) {
             if (rs->tail)
@@ -894,7 +902,7 @@ my_restore_begin(envsync_ctx *ctx, void *state)
     es_chunkpool_init(&rs->pool, 0);
     /* one chunk waiting is enough to keep the workers busy (decoding a
      * chunk is much faster than loading it); memory stays at about
-     * chunk_size x (jobs + 2) */
+     * chunk_size x (jobs + 1) plus the core's read buffer */
     rs->qmax = 1;
     rs->db = strdup(st->c.database);
     snprintf(name, sizeof(name), "%s_envsync_new", st->c.database);

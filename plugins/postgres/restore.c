@@ -580,12 +580,13 @@ cancel_workers(pg_restore *rs)
 }
 
 /* Queues a task; blocks while the queue is full.  Takes ownership. */
+/* Waits (rs->mu held) until the queue has room, the run failed or the
+ * workers are gone; the run's status. */
 static envsync_status
-enqueue(pg_restore *rs, rs_task *t)
+wait_room_locked(pg_restore *rs)
 {
     envsync_status st;
 
-    pthread_mutex_lock(&rs->mu);
     while (rs->queued >= rs->cap && pg_err_get(&rs->err) == ENVSYNC_OK && rs->nthreads) {
         struct timespec ts;
         envsync_status cst;
@@ -604,10 +605,34 @@ enqueue(pg_restore *rs, rs_task *t)
         }
     }
     st = pg_err_get(&rs->err);
-    if (st != ENVSYNC_OK || !rs->nthreads) {
+    if (st == ENVSYNC_OK && !rs->nthreads)
+        st = ENVSYNC_ERR_OTHER;
+    return st;
+}
+
+/* Before copying a chunk: wait for room first, so that the copy is not
+ * one more chunk held in memory while the queue is full. */
+static envsync_status
+wait_room(pg_restore *rs)
+{
+    envsync_status st;
+
+    pthread_mutex_lock(&rs->mu);
+    st = wait_room_locked(rs);
+    pthread_mutex_unlock(&rs->mu);
+    return st;
+}
+
+static envsync_status
+enqueue(pg_restore *rs, rs_task *t)
+{
+    envsync_status st;
+
+    pthread_mutex_lock(&rs->mu);
+    if ((st = wait_room_locked(rs)) != ENVSYNC_OK) {
         pthread_mutex_unlock(&rs->mu);
         free_task(t);
-        return st != ENVSYNC_OK ? st : ENVSYNC_ERR_OTHER;
+        return st;
     }
     if (t->kind == TASK_COPY)
         rs->tables[t->table].copies++;
@@ -1224,6 +1249,8 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
             pthread_mutex_unlock(&rs->mu);
             return ENVSYNC_OK;
         }
+        if ((st = wait_room(rs)) != ENVSYNC_OK)
+            return fail(rs);
         t = calloc(1, sizeof *t);
         /* Chunk copies of 1 MiB and more are mapped buffers from a pool
          * bounded by the chunks in flight (lib/chunkpool.h: why not
