@@ -694,3 +694,39 @@ pg_split_key_stmt(const char *stmt, size_t len, es_buf *create, es_buf *attach)
     es_buf_append(attach, name, namelen);
     return create->data && attach->data ? 1 : -1;
 }
+
+int
+pg_split_fk_stmt(const char *stmt, size_t len, es_buf *add, es_buf *validate)
+{
+    const char *p = stmt, *end = stmt + len, *tab, *name, *q;
+    size_t tablen, namelen;
+
+    /* ONLY: pg_dump leaves it out for a partitioned table, where NOT VALID
+     * foreign keys are refused */
+    if (!take_word(&p, end, "ALTER") || !take_word(&p, end, "TABLE") ||
+        !take_word(&p, end, "ONLY"))
+        return 0;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    tab = p;
+    if (!raw_ident(&p, end, &tablen) || p >= end || *p != '.' || (p++, !raw_ident(&p, end, &tablen)))
+        return 0;
+    tablen = (size_t)(p - tab);
+    if (!take_word(&p, end, "ADD") || !take_word(&p, end, "CONSTRAINT") ||
+        !(name = raw_ident(&p, end, &namelen)) || !take_word(&p, end, "FOREIGN") ||
+        !take_word(&p, end, "KEY"))
+        return 0;
+    for (q = end; q > p && isspace((unsigned char)q[-1]); q--)
+        ;
+    if (q - p >= 9 && strncasecmp(q - 9, "NOT VALID", 9) == 0)
+        return 0;                /* stays not valid, as in the source */
+    es_buf_reset(add);
+    es_buf_append(add, stmt, (size_t)(q - stmt));
+    es_buf_puts(add, " NOT VALID");
+    es_buf_reset(validate);
+    es_buf_puts(validate, "ALTER TABLE ONLY ");
+    es_buf_append(validate, tab, tablen);
+    es_buf_puts(validate, " VALIDATE CONSTRAINT ");
+    es_buf_append(validate, name, namelen);
+    return add->data && validate->data ? 1 : -1;
+}

@@ -122,6 +122,15 @@ int pg_parallel_target(const char *stmt, size_t len, char *schema, size_t scap, 
  * ADD CONSTRAINT c ... USING INDEX c".  1 if split, 0 if the statement has
  * another form (EXCLUDE, DEFERRABLE, a tablespace...), -1 out of memory. */
 int pg_split_key_stmt(const char *stmt, size_t len, es_buf *create, es_buf *attach);
+/* pg_dump's "ALTER TABLE ONLY t ADD CONSTRAINT c FOREIGN KEY ..." as the
+ * same statement with NOT VALID (instant; it takes SHARE ROW EXCLUSIVE on
+ * both tables, so two such checks of one referenced table would queue)
+ * and "ALTER TABLE ONLY t VALIDATE CONSTRAINT c", which checks the rows
+ * under SHARE UPDATE EXCLUSIVE on t and ROW SHARE on the referenced table
+ * and so runs beside the other validations.  1 if split; 0 for another
+ * form (a partitioned table, no ONLY; already NOT VALID); -1 out of
+ * memory. */
+int pg_split_fk_stmt(const char *stmt, size_t len, es_buf *add, es_buf *validate);
 /* True for GRANT, REVOKE and ALTER DEFAULT PRIVILEGES statements. */
 int pg_is_privilege_stmt(const char *stmt, size_t len);
 typedef int (*pg_stmt_cb)(void *arg, const char *stmt, size_t len);

@@ -9,8 +9,9 @@
  *            (COPY FROM STDIN); BLOB pieces written with lo_put;
  *            post-data and POSTLOAD kept for finish
  *   finish   indexes and primary/unique/exclusion constraints in parallel,
- *            then the rest of post-data in order (foreign keys last, as
- *            pg_dump orders them), sequences, row counts against the
+ *            then the rest of post-data in order (foreign keys added NOT
+ *            VALID, in pg_dump's order), the foreign keys' checks
+ *            (VALIDATE CONSTRAINT) in parallel, sequences, row counts against the
  *            manifest, POSTLOAD SQL, materialized view refresh, ANALYZE,
  *            owner, then the swap: refuse connections to <db>, terminate
  *            its sessions, rename <db> -> <db>_envsync_old and
@@ -1297,18 +1298,72 @@ pg_restore_entry(envsync_ctx *ctx, void *state, const envsync_entry *e, const vo
 typedef struct post_ctx {
     pg_restore *rs;
     exec_ctx ex;                 /* batched */
+    es_buf add, validate;        /* a foreign key, split (pg_split_fk_stmt) */
+    char **validates;            /* VALIDATE CONSTRAINT statements, for later */
+    size_t nvalidates, vcap;
 } post_ctx;
 
 static int
 post_stmt(void *arg, const char *stmt, size_t len)
 {
     post_ctx *x = arg;
+    int r;
 
     if (pg_is_parallel_stmt(stmt, len)) {
         x->ex.n++;               /* keep statement numbers as in the text */
         return 0;
     }
+    /* foreign keys: added NOT VALID in order, checked in parallel after */
+    if ((r = pg_split_fk_stmt(stmt, len, &x->add, &x->validate)) != 0) {
+        char *v;
+        if (r < 0 || !(v = strdup(x->validate.data)))
+            return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+        if (x->nvalidates == x->vcap) {
+            size_t ncap = x->vcap ? x->vcap * 2 : 16;
+            char **nv = realloc(x->validates, ncap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
+            }
+            x->validates = nv;
+            x->vcap = ncap;
+        }
+        x->validates[x->nvalidates++] = v;
+        return exec_stmt(&x->ex, x->add.data, x->add.len);
+    }
     return exec_stmt(&x->ex, stmt, len);
+}
+
+static void
+post_ctx_free(post_ctx *x)
+{
+    es_buf_free(&x->ex.buf);
+    es_buf_free(&x->add);
+    es_buf_free(&x->validate);
+    free_strv(x->validates, x->nvalidates);
+}
+
+/* The foreign keys' checks, on the worker connections. */
+static envsync_status
+validate_fks(pg_restore *rs, post_ctx *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->nvalidates; i++) {
+        rs_task *t = sql_task(x->validates[i], 0, (size_t)-1);
+        x->validates[i] = NULL;
+        if (!t)
+            return pg_host->error(rs->ctx, ENVSYNC_ERR_OTHER, "out of memory");
+        if (enqueue(rs, t) != ENVSYNC_OK)
+            return fail(rs);
+    }
+    if (wait_idle(rs) != ENVSYNC_OK)
+        return fail(rs);
+    if (x->nvalidates)
+        pg_host->log(rs->ctx, ENVSYNC_LOG_INFO, "post-data: %zu foreign keys added NOT VALID, "
+                     "then validated on %lld connections", x->nvalidates,
+                     (long long)rs->s->c.jobs);
+    return ENVSYNC_OK;
 }
 
 /* The index and key builds not started during the load (tables without an
@@ -1320,6 +1375,7 @@ run_post_data(pg_restore *rs)
     post_ctx x;
     uint64_t early;
     size_t i;
+    envsync_status st;
 
     pthread_mutex_lock(&rs->mu);
     early = rs->builds_total;
@@ -1357,11 +1413,12 @@ run_post_data(pg_restore *rs)
     x.ex.batch = 1;
     if (pg_split_sql(rs->post.data, rs->post.len, post_stmt, &x) != 0 ||
         exec_flush(&x.ex) != 0) {
-        es_buf_free(&x.ex.buf);
+        post_ctx_free(&x);
         return fail(rs);
     }
-    es_buf_free(&x.ex.buf);
-    return ENVSYNC_OK;
+    st = validate_fks(rs, &x);
+    post_ctx_free(&x);
+    return st;
 }
 
 static envsync_status

@@ -196,6 +196,16 @@ INSERT INTO app.child VALUES (10, 1), (11, 1), (12, 2);
 COMMIT;
 ALTER TABLE app.rooms ADD CONSTRAINT rooms_name_len CHECK (length(name) < 100) NOT VALID;
 COMMENT ON CONSTRAINT child_parent_fk ON app.child IS 'cycle, deferrable';
+-- foreign keys to a partitioned table, from a partitioned table (no ONLY:
+-- restored as is, NOT VALID is refused there), and one NOT VALID over a
+-- row that breaks it (must stay not valid, unchecked)
+CREATE TABLE app.visits (id integer PRIMARY KEY, region text REFERENCES app.regions (code), room integer);
+INSERT INTO app.visits VALUES (1, 'de', 1), (2, 'jp', 2), (3, NULL, 99);
+ALTER TABLE app.visits ADD CONSTRAINT visits_room_fk FOREIGN KEY (room) REFERENCES app.rooms (id) NOT VALID;
+CREATE TABLE app.tagged (code text NOT NULL, room integer) PARTITION BY LIST (code);
+CREATE TABLE app.tagged_all PARTITION OF app.tagged DEFAULT;
+INSERT INTO app.tagged VALUES ('x', 1), ('y', 2);
+ALTER TABLE app.tagged ADD CONSTRAINT tagged_room_fk FOREIGN KEY (room) REFERENCES app.rooms (id);
 
 -- indexes: partial, expression, covering, gin, brin, unique
 CREATE INDEX scalars_partial_idx ON app.scalars (i4) WHERE i4 > 0;

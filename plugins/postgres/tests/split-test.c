@@ -188,6 +188,37 @@ main(void)
             es_buf_free(&a);
         }
     }
+    {
+        /* foreign keys: added NOT VALID, validated apart */
+        static const struct { const char *sql, *add, *validate; } fs[] = {
+            { "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id)",
+              "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id) NOT VALID",
+              "ALTER TABLE ONLY public.c VALIDATE CONSTRAINT c_fk" },
+            { "ALTER TABLE ONLY \"Mixed\".\"T t\"\n    ADD CONSTRAINT \"fk \"\"x\" FOREIGN KEY (a) REFERENCES \"Mixed\".\"T t\"(b) DEFERRABLE INITIALLY DEFERRED\n",
+              "ALTER TABLE ONLY \"Mixed\".\"T t\"\n    ADD CONSTRAINT \"fk \"\"x\" FOREIGN KEY (a) REFERENCES \"Mixed\".\"T t\"(b) DEFERRABLE INITIALLY DEFERRED NOT VALID",
+              "ALTER TABLE ONLY \"Mixed\".\"T t\" VALIDATE CONSTRAINT \"fk \"\"x\"" },
+            /* a partitioned table (no ONLY), one already NOT VALID, others */
+            { "ALTER TABLE public.parted\n    ADD CONSTRAINT p_fk FOREIGN KEY (a) REFERENCES public.p(id)", NULL, NULL },
+            { "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id) NOT VALID", NULL, NULL },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)", NULL, NULL },
+            { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_chk CHECK ((a > 0))", NULL, NULL },
+            { "ALTER TABLE ONLY t\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES p(id)", NULL, NULL },
+            { "CREATE TRIGGER tr BEFORE INSERT ON public.t", NULL, NULL },
+        };
+        size_t k;
+        for (k = 0; k < sizeof fs / sizeof fs[0]; k++) {
+            es_buf a = ES_BUF_INIT, v = ES_BUF_INIT;
+            int rc = pg_split_fk_stmt(fs[k].sql, strlen(fs[k].sql), &a, &v);
+            if (!fs[k].add)
+                CHECK(rc == 0, "no split expected of <<%s>>: %d", fs[k].sql, rc);
+            else
+                CHECK(rc == 1 && strcmp(a.data, fs[k].add) == 0 && strcmp(v.data, fs[k].validate) == 0,
+                      "fk split of <<%s>>: rc %d, <<%s>> <<%s>>", fs[k].sql, rc,
+                      rc == 1 ? a.data : "", rc == 1 ? v.data : "");
+            es_buf_free(&a);
+            es_buf_free(&v);
+        }
+    }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
