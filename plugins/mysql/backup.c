@@ -25,6 +25,7 @@
  */
 #include "my.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -46,7 +47,7 @@ typedef struct bk_table {
     const char *where;      /* option `where`, or NULL */
     char *pk;               /* quoted single integer PK column, or NULL */
     int pk_unsigned;
-    uint64_t data_length;
+    uint64_t data_length, index_length;  /* the server's estimates */
     int no_data;
     /* guarded by bk.mu */
     uint64_t seq;
@@ -302,9 +303,11 @@ put_schema(bk *b, const char *section, const char *object, const char *type,
 }
 
 /* SHOW CREATE <kind> for one object: the DDL is in column `ddl_col`; the
- * columns named in keys[] (result column names) become attributes. */
+ * columns named in keys[] (result column names) become attributes, and so
+ * do the nextra attributes in extra. */
 static envsync_status
-dump_object(bk *b, MYSQL *m, const char *kind, const char *type, const char *name)
+dump_object(bk *b, MYSQL *m, const char *kind, const char *type, const char *name,
+            const envsync_attr *extra, size_t nextra)
 {
     static const struct { const char *col, *attr; } map[] = {
         { "sql_mode", "sql_mode" },
@@ -351,6 +354,8 @@ dump_object(bk *b, MYSQL *m, const char *kind, const char *type, const char *nam
         return my_host->error(b->ctx, ENVSYNC_ERR_AUTH,
                               "%s: definition not visible (missing privilege?)", what);
     }
+    for (i = 0; i < nextra && na < 8; i++)
+        attrs[na++] = extra[i];
     s = put_schema(b, !strcmp(type, "table") ? "pre-data" : "post-data", name, type,
                    ddl, attrs, na);
     mysql_free_result(res);
@@ -366,7 +371,7 @@ dump_post_objects(bk *b, MYSQL *m, char **views, size_t nviews)
     size_t i;
 
     for (i = 0; i < nviews; i++)
-        if ((s = dump_object(b, m, "VIEW", "view", views[i])) != ENVSYNC_OK)
+        if ((s = dump_object(b, m, "VIEW", "view", views[i], NULL, 0)) != ENVSYNC_OK)
             return s;
     s = my_query(b->ctx, m, "list of triggers", &res,
                  "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS"
@@ -377,7 +382,7 @@ dump_post_objects(bk *b, MYSQL *m, char **views, size_t nviews)
     while (res && (row = mysql_fetch_row(res))) {
         if (!included(b->ctx, row[1]))
             continue;
-        if ((s = dump_object(b, m, "TRIGGER", "trigger", row[0])) != ENVSYNC_OK) {
+        if ((s = dump_object(b, m, "TRIGGER", "trigger", row[0], NULL, 0)) != ENVSYNC_OK) {
             mysql_free_result(res);
             return s;
         }
@@ -395,7 +400,7 @@ dump_post_objects(bk *b, MYSQL *m, char **views, size_t nviews)
         int proc = !strcmp(row[0], "PROCEDURE");
 
         s = dump_object(b, m, proc ? "PROCEDURE" : "FUNCTION", proc ? "procedure" : "function",
-                        row[1]);
+                        row[1], NULL, 0);
         if (s != ENVSYNC_OK) {
             mysql_free_result(res);
             return s;
@@ -409,7 +414,7 @@ dump_post_objects(bk *b, MYSQL *m, char **views, size_t nviews)
     if (s != ENVSYNC_OK)
         return s;
     while (res && (row = mysql_fetch_row(res))) {
-        if ((s = dump_object(b, m, "EVENT", "event", row[0])) != ENVSYNC_OK) {
+        if ((s = dump_object(b, m, "EVENT", "event", row[0], NULL, 0)) != ENVSYNC_OK) {
             mysql_free_result(res);
             return s;
         }
@@ -803,7 +808,8 @@ list_tables(bk *b, MYSQL *m, char ***views, size_t *nviews)
     size_t cap = 0;
 
     s = my_query(b->ctx, m, "list of tables", &res,
-                 "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(DATA_LENGTH, 0)"
+                 "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(DATA_LENGTH, 0),"
+                 " COALESCE(INDEX_LENGTH, 0)"
                  " FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
                  " ORDER BY TABLE_NAME");
     if (s != ENVSYNC_OK)
@@ -827,6 +833,7 @@ list_tables(bk *b, MYSQL *m, char ***views, size_t *nviews)
             t->name = strdup(row[0]);
             t->qname = my_qid(row[0]);
             t->data_length = strtoull(row[2], NULL, 10);
+            t->index_length = strtoull(row[3], NULL, 10);
             t->no_data = matches_any(b->ctx, "exclude_data", row[0]);
         } else {
             my_host->log(b->ctx, ENVSYNC_LOG_WARN, "%s.%s: %s not supported, left out",
@@ -906,7 +913,13 @@ my_backup(envsync_ctx *ctx, void *state, envsync_sink *out, char **info)
     for (i = 0; i < b.nt; i++) {
         es_buf_init(&b.t[i].select, 0);
         es_buf_init(&b.t[i].columns, 0);
-        if ((s = dump_object(&b, m, "TABLE", "table", b.t[i].name)) != ENVSYNC_OK)
+        /* size estimates: the restore decides per table whether building
+         * the secondary indexes after the load pays */
+        char dl[24], il[24];
+        envsync_attr sz[2] = { { "data_length", dl }, { "index_length", il } };
+        snprintf(dl, sizeof dl, "%" PRIu64, b.t[i].data_length);
+        snprintf(il, sizeof il, "%" PRIu64, b.t[i].index_length);
+        if ((s = dump_object(&b, m, "TABLE", "table", b.t[i].name, sz, 2)) != ENVSYNC_OK)
             goto out;
     }
     if ((s = dump_post_objects(&b, m, views, nviews)) != ENVSYNC_OK)

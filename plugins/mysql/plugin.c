@@ -30,7 +30,7 @@ static const envsync_option my_options[] = {
     { "mode", ENVSYNC_OPT_STRING, 0, "swap",
       "restore: swap (atomic RENAME TABLE) | replace (drop target first; not atomic)" },
     { "defer_indexes", ENVSYNC_OPT_BOOL, 0, "true",
-      "restore: build secondary indexes and foreign keys after the load" },
+      "restore: build secondary indexes (where faster: not for wide rows under small keys) and foreign keys after the load" },
     { "strip_definers", ENVSYNC_OPT_BOOL, 0, "false",
       "restore: create views, triggers, routines and events as the restoring user"
       " (drop their DEFINER clauses)" },

@@ -95,6 +95,7 @@ struct my_restore {
     size_t next_table;               /* index phase */
     int no_infile;
     int swapped;
+    size_t inline_indexes;           /* tables whose keys stayed in place */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -626,6 +627,31 @@ read_columns(struct my_restore *rs, rs_table *t)
     return ENVSYNC_OK;
 }
 
+/* Whether building a table's secondary indexes after its load is quicker
+ * than keeping them up while loading.  The build is one more pass over
+ * the whole table, sorted per index: it pays when the indexes are a good
+ * part of the table (narrow rows, many keys), not for wide rows under a
+ * few small keys, where the pass costs more than the inserts into the
+ * index trees (measured on MariaDB 10.11, 683 MiB of 2 kB rows under
+ * 27 MiB of keys: 3.1 s of build after the load, against 1.5 s more load
+ * with the keys in place).  The backup records the server's size
+ * estimates; without them (older artifacts) everything is deferred. */
+static int
+defer_pays(const envsync_entry *e)
+{
+    const char *dl = my_attr(e, "data_length"), *il = my_attr(e, "index_length");
+    unsigned long long d, i;
+
+    if (!dl || !il)
+        return 1;
+    d = strtoull(dl, NULL, 10);
+    i = strtoull(il, NULL, 10);
+    /* small tables: either way is quick; keep the parallel build */
+    if (d < (64ULL << 20))
+        return 1;
+    return i * 8 >= d;
+}
+
 static envsync_status
 create_table(struct my_restore *rs, const envsync_entry *e, const char *ddl)
 {
@@ -666,6 +692,15 @@ create_table(struct my_restore *rs, const envsync_entry *e, const char *ddl)
         s = my_exec_len(rs->ctx, rs->m, what, ddl, strlen(ddl));
     }
     es_buf_free(&create);
+    if (s == ENVSYNC_OK && t->indexes.len && !defer_pays(e)) {
+        /* wide rows, small indexes: keeping them up during the load costs
+         * less than a second pass over the table (the foreign keys still
+         * come after the load) */
+        snprintf(what, sizeof(what), "secondary indexes of %s.%s", rs->newdb, e->object);
+        s = my_exec(rs->ctx, rs->m, what, "ALTER TABLE %s %s", t->qname, t->indexes.data);
+        es_buf_reset(&t->indexes);
+        rs->inline_indexes++;
+    }
     if (s != ENVSYNC_OK)
         return s;
     return read_columns(rs, t);
@@ -1390,7 +1425,13 @@ my_restore_finish(envsync_ctx *ctx, void *state)
         return s;
     if ((s = my_host->cancelled(ctx)) != ENVSYNC_OK)
         return s;
-    my_host->log(ctx, ENVSYNC_LOG_INFO, "data loaded into %s; building indexes", rs->newdb);
+    if (rs->inline_indexes)
+        my_host->log(ctx, ENVSYNC_LOG_INFO, "data loaded into %s; building indexes (%zu wide "
+                     "table%s kept %s secondary indexes during the load)", rs->newdb,
+                     rs->inline_indexes, rs->inline_indexes > 1 ? "s" : "",
+                     rs->inline_indexes > 1 ? "their" : "its");
+    else
+        my_host->log(ctx, ENVSYNC_LOG_INFO, "data loaded into %s; building indexes", rs->newdb);
     if ((s = build_indexes(rs)) != ENVSYNC_OK)
         return s;
     for (i = 0; i < rs->npost; i++) {
