@@ -132,7 +132,7 @@ row() {  # NAME ARTIFACT_BYTES
     local wall rss mbps
     wall=$(cat "$W/$1.wall"); rss=$(cat "$W/$1.rss")
     mbps=$(awk -v b="$DATA_BYTES" -v s="$wall" 'BEGIN { printf "%.1f", b / 1048576 / s }')
-    results+=("| $1 | $wall | $mbps | $(( rss / 1024 )) | $(awk -v b="${2:-0}" 'BEGIN { printf "%.1f", b / 1048576 }') |")
+    results+=("| $1 | $wall | $mbps | $(( rss / 1024 )) | $(awk -v b="${2:-}" 'BEGIN { if (b == "") print "-"; else printf "%.1f", b / 1048576 }') |")
 }
 
 # envsync: default artifact settings (zstd 3, one compression thread),
@@ -199,7 +199,7 @@ if command -v pgcopydb >/dev/null; then
     if measure pgcopydb env PGCOPYDB_SOURCE_PGURI="postgres://$PGUSER@$PGHOST:$PGPORT/$SRC" \
             PGCOPYDB_TARGET_PGURI="postgres://$PGUSER@$PGHOST:$PGPORT/$DST" \
             pgcopydb clone --table-jobs 2 --index-jobs 2 --dir "$W/pgcopydb" --no-owner; then
-        check_copy pgcopydb && row pgcopydb 0
+        check_copy pgcopydb && row pgcopydb
     else
         results+=("| pgcopydb | failed (see below) | | | |")
         PGCOPYDB_FAILED=$(tail -3 "$W/pgcopydb.log")
@@ -231,7 +231,7 @@ measure ceiling-in bash -c "
 check_copy ceiling
 awk '{ s += $1 } END { print s }' "$W/ceiling-out.wall" "$W/ceiling-in.wall" >"$W/ceiling.wall"
 sort -n "$W/ceiling-out.rss" "$W/ceiling-in.rss" | tail -1 >"$W/ceiling.rss"
-row ceiling 0
+row ceiling
 
 cat <<EOF
 
