@@ -322,6 +322,20 @@ free_strv(char **v, size_t n)
     free(v);
 }
 
+/* Appends s to the string vector *v of *n; 0, or -1 out of memory (s is
+ * then still the caller's). */
+static int
+strv_push(char ***v, size_t *n, char *s)
+{
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+
+    if (!nv)
+        return -1;
+    *v = nv;
+    nv[(*n)++] = s;
+    return 0;
+}
+
 /* Appends a task whatever the queue's bound (mu held): for the small
  * post-data tasks that workers queue, which must never block. */
 static void
@@ -580,7 +594,6 @@ cancel_workers(pg_restore *rs)
     pthread_mutex_unlock(&rs->mu);
 }
 
-/* Queues a task; blocks while the queue is full.  Takes ownership. */
 /* Waits (rs->mu held) until the queue has room, the run failed or the
  * workers are gone; the run's status. */
 static envsync_status
@@ -624,6 +637,7 @@ wait_room(pg_restore *rs)
     return st;
 }
 
+/* Queues a task; blocks while the queue is full.  Takes ownership. */
 static envsync_status
 enqueue(pg_restore *rs, rs_task *t)
 {
@@ -1130,7 +1144,7 @@ static int
 distribute_stmt(void *arg, const char *stmt, size_t len)
 {
     pg_restore *rs = arg;
-    char schema[256], name[256], *text, **v;
+    char schema[256], name[256], *text;
     size_t ti = (size_t)-1;
 
     if (!pg_is_parallel_stmt(stmt, len))
@@ -1145,14 +1159,9 @@ distribute_stmt(void *arg, const char *stmt, size_t len)
     pthread_mutex_lock(&rs->mu);
     if (ti != (size_t)-1 && rs->tables[ti].post_state == POST_WAITING) {
         rs_table *tb = &rs->tables[ti];
-        if ((v = realloc(tb->stmts, (tb->nstmts + 1) * sizeof *v)) != NULL) {
-            tb->stmts = v;
-            tb->stmts[tb->nstmts++] = text;
+        if (strv_push(&tb->stmts, &tb->nstmts, text) == 0)
             text = NULL;
-        }
-    } else if ((v = realloc(rs->orphans, (rs->norphans + 1) * sizeof *v)) != NULL) {
-        rs->orphans = v;
-        rs->orphans[rs->norphans++] = text;
+    } else if (strv_push(&rs->orphans, &rs->norphans, text) == 0) {
         text = NULL;
     }
     pthread_mutex_unlock(&rs->mu);
@@ -1300,7 +1309,7 @@ typedef struct post_ctx {
     exec_ctx ex;                 /* batched */
     es_buf add, validate;        /* a foreign key, split (pg_split_fk_stmt) */
     char **validates;            /* VALIDATE CONSTRAINT statements, for later */
-    size_t nvalidates, vcap;
+    size_t nvalidates;
 } post_ctx;
 
 static int
@@ -1315,20 +1324,11 @@ post_stmt(void *arg, const char *stmt, size_t len)
     }
     /* foreign keys: added NOT VALID in order, checked in parallel after */
     if ((r = pg_split_fk_stmt(stmt, len, &x->add, &x->validate)) != 0) {
-        char *v;
-        if (r < 0 || !(v = strdup(x->validate.data)))
+        char *v = r > 0 ? strdup(x->validate.data) : NULL;
+        if (!v || strv_push(&x->validates, &x->nvalidates, v) != 0) {
+            free(v);
             return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
-        if (x->nvalidates == x->vcap) {
-            size_t ncap = x->vcap ? x->vcap * 2 : 16;
-            char **nv = realloc(x->validates, ncap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                return pg_err_set(&x->rs->err, ENVSYNC_ERR_OTHER, "out of memory");
-            }
-            x->validates = nv;
-            x->vcap = ncap;
         }
-        x->validates[x->nvalidates++] = v;
         return exec_stmt(&x->ex, x->add.data, x->add.len);
     }
     return exec_stmt(&x->ex, stmt, len);

@@ -17,6 +17,33 @@ static int failures;
         fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
         fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
+/* A statement and the two statements a splitter should make of it (NULL:
+ * left whole). */
+typedef struct pair_case {
+    const char *sql, *first, *second;
+} pair_case;
+
+typedef int (*splitter)(const char *stmt, size_t len, es_buf *first, es_buf *second);
+
+static void
+check_splits(const char *what, splitter fn, const pair_case *cs, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        es_buf a = ES_BUF_INIT, b = ES_BUF_INIT;
+        int rc = fn(cs[k].sql, strlen(cs[k].sql), &a, &b);
+        if (!cs[k].first)
+            CHECK(rc == 0, "%s: no split expected of <<%s>>: %d", what, cs[k].sql, rc);
+        else
+            CHECK(rc == 1 && strcmp(a.data, cs[k].first) == 0 && strcmp(b.data, cs[k].second) == 0,
+                  "%s of <<%s>>: rc %d, <<%s>> <<%s>>", what, cs[k].sql, rc,
+                  rc == 1 ? a.data : "", rc == 1 ? b.data : "");
+        es_buf_free(&a);
+        es_buf_free(&b);
+    }
+}
+
 typedef struct collected {
     char *stmts[32];
     size_t n;
@@ -152,7 +179,7 @@ main(void)
     }
     {
         /* keys split into an index build and an instant attachment */
-        static const struct { const char *sql, *create, *attach; } ks[] = {
+        static const pair_case ks[] = {
             { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
               "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)",
               "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey" },
@@ -174,23 +201,11 @@ main(void)
             { "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id", NULL, NULL },
             { "ALTER TABLE ONLY t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)", NULL, NULL },
         };
-        size_t k;
-        for (k = 0; k < sizeof ks / sizeof ks[0]; k++) {
-            es_buf c = ES_BUF_INIT, a = ES_BUF_INIT;
-            int rc = pg_split_key_stmt(ks[k].sql, strlen(ks[k].sql), &c, &a);
-            if (!ks[k].create)
-                CHECK(rc == 0, "no split expected of <<%s>>: %d", ks[k].sql, rc);
-            else
-                CHECK(rc == 1 && strcmp(c.data, ks[k].create) == 0 && strcmp(a.data, ks[k].attach) == 0,
-                      "split of <<%s>>: rc %d, <<%s>> <<%s>>", ks[k].sql, rc,
-                      rc == 1 ? c.data : "", rc == 1 ? a.data : "");
-            es_buf_free(&c);
-            es_buf_free(&a);
-        }
+        check_splits("key split", pg_split_key_stmt, ks, sizeof ks / sizeof ks[0]);
     }
     {
         /* foreign keys: added NOT VALID, validated apart */
-        static const struct { const char *sql, *add, *validate; } fs[] = {
+        static const pair_case fs[] = {
             { "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id)",
               "ALTER TABLE ONLY public.c\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES public.p(id) NOT VALID",
               "ALTER TABLE ONLY public.c VALIDATE CONSTRAINT c_fk" },
@@ -205,19 +220,7 @@ main(void)
             { "ALTER TABLE ONLY t\n    ADD CONSTRAINT c_fk FOREIGN KEY (p) REFERENCES p(id)", NULL, NULL },
             { "CREATE TRIGGER tr BEFORE INSERT ON public.t", NULL, NULL },
         };
-        size_t k;
-        for (k = 0; k < sizeof fs / sizeof fs[0]; k++) {
-            es_buf a = ES_BUF_INIT, v = ES_BUF_INIT;
-            int rc = pg_split_fk_stmt(fs[k].sql, strlen(fs[k].sql), &a, &v);
-            if (!fs[k].add)
-                CHECK(rc == 0, "no split expected of <<%s>>: %d", fs[k].sql, rc);
-            else
-                CHECK(rc == 1 && strcmp(a.data, fs[k].add) == 0 && strcmp(v.data, fs[k].validate) == 0,
-                      "fk split of <<%s>>: rc %d, <<%s>> <<%s>>", fs[k].sql, rc,
-                      rc == 1 ? a.data : "", rc == 1 ? v.data : "");
-            es_buf_free(&a);
-            es_buf_free(&v);
-        }
+        check_splits("fk split", pg_split_fk_stmt, fs, sizeof fs / sizeof fs[0]);
     }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
