@@ -82,6 +82,50 @@ hexval(int c)
     return -1;
 }
 
+const char *
+es_escape_decode(const char *p, const char *end, char *out)
+{
+    switch (*p) {
+    case 't': *out = '\t'; return p + 1;
+    case 'n': *out = '\n'; return p + 1;
+    case 'r': *out = '\r'; return p + 1;
+    case 'b': *out = '\b'; return p + 1;
+    case 'f': *out = '\f'; return p + 1;
+    case 'v': *out = '\v'; return p + 1;
+    case 'x': {
+        int v = 0, k = 0, h;
+
+        p++;
+        while (k < 2 && p < end && (h = hexval((unsigned char)*p)) >= 0) {
+            v = v * 16 + h;
+            p++;
+            k++;
+        }
+        *out = k ? (char)v : 'x';
+        return p;
+    }
+    case '0':
+        /* always exactly NUL, as MySQL reads it: es_row_escape() writes
+         * NUL as \0 even before a digit */
+        *out = '\0';
+        return p + 1;
+    default:
+        if (*p >= '1' && *p <= '7') {
+            int v = 0, k = 0;
+
+            while (k < 3 && p < end && *p >= '0' && *p <= '7') {
+                v = v * 8 + (*p - '0');
+                p++;
+                k++;
+            }
+            *out = (char)(v & 0xff);
+            return p;
+        }
+        *out = *p;
+        return p + 1;
+    }
+}
+
 size_t
 es_field_unescape(const es_field *f, char *out)
 {
@@ -101,45 +145,8 @@ es_field_unescape(const es_field *f, char *out)
         p = bs + 1;
         if (p >= end)
             break;      /* malformed trailing backslash: dropped */
-        switch (*p) {
-        case 't': out[o++] = '\t'; p++; break;
-        case 'n': out[o++] = '\n'; p++; break;
-        case 'r': out[o++] = '\r'; p++; break;
-        case 'b': out[o++] = '\b'; p++; break;
-        case 'f': out[o++] = '\f'; p++; break;
-        case 'v': out[o++] = '\v'; p++; break;
-        case 'x': {
-            int v = 0, k = 0, h;
-
-            p++;
-            while (k < 2 && p < end && (h = hexval((unsigned char)*p)) >= 0) {
-                v = v * 16 + h;
-                p++;
-                k++;
-            }
-            out[o++] = k ? (char)v : 'x';
-            break;
-        }
-        case '0':
-            /* always exactly NUL, as MySQL reads it: es_row_escape()
-             * writes NUL as \0 even before a digit */
-            out[o++] = '\0';
-            p++;
-            break;
-        default:
-            if (*p >= '1' && *p <= '7') {
-                int v = 0, k = 0;
-
-                while (k < 3 && p < end && *p >= '0' && *p <= '7') {
-                    v = v * 8 + (*p - '0');
-                    p++;
-                    k++;
-                }
-                out[o++] = (char)(v & 0xff);
-            } else {
-                out[o++] = *p++;
-            }
-        }
+        p = es_escape_decode(p, end, out + o);
+        o++;
     }
     return o;
 }

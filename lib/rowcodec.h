@@ -38,6 +38,10 @@ long es_row_split(const char *row, size_t len, es_field *fields, size_t max);
  * grows).  Returns the decoded length. */
 size_t es_field_unescape(const es_field *f, char *out);
 
+/* Decode the one escape whose character is at p (just after its
+ * backslash; p < end) into *out; returns the position after it. */
+const char *es_escape_decode(const char *p, const char *end, char *out);
+
 /* Find the end of the row starting at p (the LF, or p+len if none).  An LF
  * is never escaped-as-is inside a field, so this is a plain memchr. */
 const char *es_row_end(const char *p, size_t len);

@@ -2,7 +2,7 @@
 pkglib_LTLIBRARIES += plugins/mysql/mysql.la
 plugins_mysql_mysql_la_SOURCES = plugins/mysql/plugin.c plugins/mysql/conn.c \
 	plugins/mysql/schema.c plugins/mysql/backup.c plugins/mysql/restore.c \
-	plugins/mysql/my.h
+	plugins/mysql/literal.c plugins/mysql/literal.h plugins/mysql/my.h
 plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(LIBMARIADB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LIBS)
@@ -11,7 +11,8 @@ plugins_mysql_mysql_la_LIBADD = lib/libesutil.la $(LIBMARIADB_LIBS) $(JANSSON_LI
 MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh \
 	plugins/mysql/tests/altered.sh \
 	plugins/mysql/tests/kill.sh plugins/mysql/tests/noinfile.sh plugins/mysql/tests/options.sh \
-	plugins/mysql/tests/snapshot-lock.sh plugins/mysql/tests/wide.sh
+	plugins/mysql/tests/snapshot-lock.sh plugins/mysql/tests/wide.sh \
+	plugins/mysql/tests/load.sh
 TESTS += $(MYSQL_TESTS)
 dist_check_SCRIPTS += $(MYSQL_TESTS)
 EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql \

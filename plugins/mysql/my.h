@@ -3,7 +3,8 @@
  *
  * Files: plugin.c (descriptor, options, init/check), conn.c (connections,
  * error mapping, quoting), schema.c (DDL capture and rewriting), backup.c
- * (consistent parallel dump), restore.c (load beside the target, swap).
+ * (consistent parallel dump), restore.c (load beside the target, swap),
+ * literal.c (row-format fields as SQL literals for the INSERT path).
  *
  * Data encoding (both directions agree on it; see backup.c):
  *   - every column is read with character_set_results = binary, so text
@@ -40,6 +41,13 @@ typedef enum my_snapshot_lock {
     MY_SNAPSHOT_LOCK_NONE           /* never lock: one worker */
 } my_snapshot_lock;
 
+/* Restore option load: how rows go into the tables. */
+typedef enum my_load {
+    MY_LOAD_AUTO,       /* LOAD DATA; INSERTs where parallel LOAD DATA serialises */
+    MY_LOAD_INFILE,     /* LOAD DATA LOCAL INFILE (INSERTs if the server refuses) */
+    MY_LOAD_INSERT      /* multi-row INSERTs everywhere */
+} my_load;
+
 typedef struct my_conf {
     const char *host;
     const char *socket;
@@ -57,6 +65,7 @@ typedef struct my_conf {
     int defer_indexes;
     int strip_definers;
     my_snapshot_lock snapshot_lock;
+    my_load load;
     unsigned connect_timeout;    /* seconds */
 } my_conf;
 

@@ -31,6 +31,10 @@ static const envsync_option my_options[] = {
       "restore: swap (atomic RENAME TABLE) | replace (drop target first; not atomic)" },
     { "defer_indexes", ENVSYNC_OPT_BOOL, 0, "true",
       "restore: build secondary indexes (where faster: not for wide rows under small keys) and foreign keys after the load" },
+    { "load", ENVSYNC_OPT_STRING, 0, "auto",
+      "restore: how rows are loaded: auto (LOAD DATA LOCAL INFILE; multi-row INSERTs for a"
+      " table holding over 1/jobs of the data with an AUTO_INCREMENT column, which parallel"
+      " LOAD DATA would serialise on) | infile | insert" },
     { "strip_definers", ENVSYNC_OPT_BOOL, 0, "false",
       "restore: create views, triggers, routines and events as the restoring user"
       " (drop their DEFINER clauses)" },
@@ -42,20 +46,23 @@ static const envsync_option my_options[] = {
     { NULL, ENVSYNC_OPT_END, 0, NULL, NULL }
 };
 
+#define NNAMES(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Values of snapshot_lock, in the order of enum my_snapshot_lock. */
 static const char *const snapshot_lock_names[] = { "auto", "backup_stage", "ftwrl", "none" };
 
-/* 0 and *out set, or -1 for an unknown name. */
+/* Values of load, in the order of enum my_load. */
+static const char *const load_names[] = { "auto", "infile", "insert" };
+
+/* The index of name in names[0..n), or -1. */
 static int
-parse_snapshot_lock(const char *name, my_snapshot_lock *out)
+name_index(const char *name, const char *const *names, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(snapshot_lock_names) / sizeof(snapshot_lock_names[0]); i++)
-        if (name && !strcmp(name, snapshot_lock_names[i])) {
-            *out = (my_snapshot_lock)i;
-            return 0;
-        }
+    for (i = 0; i < n; i++)
+        if (name && !strcmp(name, names[i]))
+            return (int)i;
     return -1;
 }
 
@@ -65,6 +72,8 @@ my_init(envsync_ctx *ctx, void **statep)
     my_state *st = calloc(1, sizeof(*st));
     my_conf *c;
     const char *snapshot_lock = my_host->opt_string(ctx, "snapshot_lock");
+    const char *load = my_host->opt_string(ctx, "load");
+    int k;
     int64_t v;
     envsync_status s;
 
@@ -117,7 +126,7 @@ my_init(envsync_ctx *ctx, void **statep)
         free(st);
         return s;
     }
-    if (parse_snapshot_lock(snapshot_lock, &c->snapshot_lock)) {
+    if ((k = name_index(snapshot_lock, snapshot_lock_names, NNAMES(snapshot_lock_names))) < 0) {
         s = my_host->error(ctx, ENVSYNC_ERR_CONFIG,
                               "%s: snapshot_lock must be \"auto\", \"backup_stage\", \"ftwrl\""
                               " or \"none\", not \"%s\"",
@@ -126,6 +135,15 @@ my_init(envsync_ctx *ctx, void **statep)
         free(st);
         return s;
     }
+    c->snapshot_lock = (my_snapshot_lock)k;
+    if ((k = name_index(load, load_names, NNAMES(load_names))) < 0) {
+        s = my_host->error(ctx, ENVSYNC_ERR_CONFIG,
+                           "%s: load must be \"auto\", \"infile\" or \"insert\", not \"%s\"",
+                           my_host->opt_where(ctx, "load"), load ? load : "");
+        free(st);
+        return s;
+    }
+    c->load = (my_load)k;
     if (c->ssl_mode && strcmp(c->ssl_mode, "disabled") && strcmp(c->ssl_mode, "preferred")
         && strcmp(c->ssl_mode, "required") && strcmp(c->ssl_mode, "verify_ca")
         && strcmp(c->ssl_mode, "verify_identity")) {

@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run-libfuzzer.sh [SECONDS [TARGET...]]
 #     SECONDS  per target (default 60)
-#     TARGET   artifact_reader, rowcodec (default: both)
+#     TARGET   artifact_reader, rowcodec, mysql_literal (default: all)
 #   FUZZ_WORKDIR=dir   keep binaries, corpora and crash files there
 #                      (default: a new /tmp/envsync-fuzz.XXXXXX, kept)
 #   CLANG=clang-14     compiler
@@ -16,7 +16,7 @@ set -eu
 
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-artifact_reader rowcodec}
+targets=${*:-artifact_reader rowcodec mysql_literal}
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 work=${FUZZ_WORKDIR:-$(mktemp -d /tmp/envsync-fuzz.XXXXXX)}
 cc=${CLANG:-clang}
@@ -32,6 +32,9 @@ for t in $targets; do
         libs=$(pkg-config --cflags --libs libarchive libzstd zlib jansson libcrypto) ;;
     rowcodec)
         srcs="$srcdir/lib/rowcodec.c $srcdir/lib/buf.c"
+        libs= ;;
+    mysql_literal)
+        srcs="$srcdir/plugins/mysql/literal.c $srcdir/lib/rowcodec.c $srcdir/lib/buf.c -I$srcdir/plugins/mysql"
         libs= ;;
     *)
         echo "run-libfuzzer: unknown target $t" >&2

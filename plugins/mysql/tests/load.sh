@@ -1,0 +1,65 @@
+#!/bin/bash
+# Restore option load: "auto" sends the table that holds most of the data
+# and has an AUTO_INCREMENT column as multi-row INSERTs (parallel LOAD DATA
+# into it would serialise on InnoDB's AUTO-INC lock) and the others as
+# LOAD DATA; "insert" sends every table as INSERTs, "infile" none.  Each
+# copy of the fidelity database plus one dominant table equals the source;
+# a bad value is a config error with file:line.
+. "$top_srcdir/tests/lib.sh"
+need_mysql
+. "$top_srcdir/plugins/mysql/tests/my-lib.sh"
+set -e
+es_tmpdir
+SRC=esmy_load_src_$$
+DST=esmy_load_dst_$$
+trap 'my_drop "$SRC" "$DST"; rm -rf "$T"' EXIT
+
+my_drop "$SRC" "$DST"
+my_sql -e "CREATE DATABASE \`$SRC\`"
+my_sql "$SRC" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null || fail "loading fidelity.sql"
+my_sql "$SRC" <<'EOF2' || fail "generating the dominant table"
+CREATE TABLE dominant (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    ref int NOT NULL,
+    note varchar(100),
+    body text,
+    KEY k_ref (ref)
+) ENGINE=InnoDB;
+INSERT INTO dominant (ref, note, body)
+SELECT seq % 500, IF(seq % 7 = 0, NULL, CONCAT('it''s \\ row ', seq, '\t', CHAR(32 + seq % 90))),
+       REPEAT(CONCAT(MD5(seq), '\n'), 20) FROM seq_1_to_30000;
+DELETE FROM dominant WHERE id % 100 = 0;
+ANALYZE TABLE dominant;
+EOF2
+
+for load in auto insert infile; do
+    my_drop "$DST"
+    rm -rf "$T/store"
+    my_conf "$T/envsync.conf" load "$SRC" "$DST" 'jobs = 2; chunk_size = "256k";' \
+        "jobs = 2; load = \"$load\";"
+    run_envsync -c "$T/envsync.conf" run load
+    expect_rc 0 "load = $load"
+    n=$(printf '%s\n' "$out" | grep -c "loading with multi-row INSERTs" || true)
+    case $load in
+    auto)
+        expect_out "table dominant: loading with multi-row INSERTs: it holds [0-9]+% of the data" \
+            "auto picks the dominant AUTO_INCREMENT table"
+        [ "$n" = 1 ] || fail "auto: $n tables sent as INSERTs, expected only the dominant one:
+$out" ;;
+    insert)
+        expect_out "loading every table with multi-row INSERTs" "insert says so"
+        [ "$n" = 0 ] || fail "insert: per-table lines as well" ;;
+    infile)
+        [ "$n" = 0 ] || fail "infile: a table was sent as INSERTs:
+$out"
+        if printf '%s\n' "$out" | grep -q "every table with multi-row"; then fail "infile: INSERTs"; fi ;;
+    esac
+    # schema, data and every table's AUTO_INCREMENT
+    my_same "$SRC" "$DST" "load = $load"
+done
+
+my_conf "$T/bad.conf" bad "$SRC" "$DST" '' 'load = "sideways";'
+run_envsync -c "$T/bad.conf" run bad
+expect_rc 3 "bad load"
+expect_out 'bad.conf:[0-9]+.*load must be "auto", "infile" or "insert"' "bad load names file:line"
+pass
