@@ -499,8 +499,15 @@ es_name_matches(const char *name, const char *pat)
 void
 es_suffix(char out[32])
 {
-    time_t t = time(NULL);
+    struct timespec ts;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "-envsync-%Y%m%d%H%M%S", &tm);
+    size_t n;
+
+    /* milliseconds too: two runs into one cluster within a second (a
+     * retry, back-to-back jobs) must not pick the same new index name,
+     * which the first run may have made live */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(out, 32, "-envsync-%Y%m%d%H%M%S", &tm);
+    snprintf(out + n, 32 - n, "%03ld", ts.tv_nsec / 1000000);
 }

@@ -129,7 +129,7 @@ int es_jappend_flat(es_buf *b, const char *v, size_t n);
 
 /* ---- helpers */
 int es_name_matches(const char *name, const char *pattern);
-/* "-envsync-YYYYMMDDhhmmss" for this run. */
+/* "-envsync-YYYYMMDDhhmmssmmm" (UTC, milliseconds) for this run. */
 void es_suffix(char out[32]);
 
 /* ---- backup.c / restore.c / snapshot.c */
