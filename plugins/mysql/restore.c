@@ -300,13 +300,16 @@ load_insert(struct my_restore *rs, MYSQL *m, rs_job *j, char **names, size_t nco
                                (unsigned long long)(done + batch + 1), nf, ncol);
             goto out;
         }
-        r = stmt.len ? es_buf_append(&stmt, ",(", 2)
-                     : (es_buf_append(&stmt, prefix.data, prefix.len) < 0
-                        ? -1 : es_buf_putc(&stmt, '('));
+        if (stmt.len)
+            r = es_buf_append(&stmt, ",(", 2);
+        else if ((r = es_buf_append(&stmt, prefix.data, prefix.len)) == 0)
+            r = es_buf_putc(&stmt, '(');
+        /* on a failure, i stays at the column that failed */
         for (i = 0; i < ncol && r == 0; i++) {
             if (i && (r = es_buf_putc(&stmt, ',')) < 0)
                 break;
-            r = my_field_literal(&stmt, &f[i], kinds[i]);
+            if ((r = my_field_literal(&stmt, &f[i], kinds[i])) != 0)
+                break;
         }
         if (r == 0)
             r = es_buf_putc(&stmt, ')');
@@ -543,19 +546,23 @@ choose_load(struct my_restore *rs)
 {
     uint64_t total = 0;
     size_t i;
-    int jobs = rs->st->c.jobs;
+    uint64_t jobs = (uint64_t)rs->st->c.jobs;
 
+    if (rs->st->c.load == MY_LOAD_INSERT) {
+        for (i = 0; i < rs->nt; i++)
+            rs->t[i].insert = 1;
+        my_host->log(rs->ctx, ENVSYNC_LOG_INFO, "loading every table with multi-row INSERTs"
+                     " (load = \"insert\")");
+        return;
+    }
+    if (rs->st->c.load != MY_LOAD_AUTO || jobs < 2 || rs->autoinc_lock_mode == 2)
+        return;
     for (i = 0; i < rs->nt; i++)
         total += rs->t[i].data_length;
     for (i = 0; i < rs->nt; i++) {
         rs_table *t = &rs->t[i];
 
-        if (rs->st->c.load == MY_LOAD_INSERT) {
-            t->insert = 1;
-            continue;
-        }
-        if (rs->st->c.load != MY_LOAD_AUTO || jobs < 2 || !t->autoinc
-            || rs->autoinc_lock_mode == 2 || !total || t->data_length * (uint64_t)jobs <= total)
+        if (!t->autoinc || !total || t->data_length * jobs <= total)
             continue;
         t->insert = 1;
         my_host->log(rs->ctx, ENVSYNC_LOG_INFO,
@@ -565,9 +572,6 @@ choose_load(struct my_restore *rs)
                      t->name, 100.0 * (double)t->data_length / (double)total,
                      rs->autoinc_lock_mode);
     }
-    if (rs->st->c.load == MY_LOAD_INSERT)
-        my_host->log(rs->ctx, ENVSYNC_LOG_INFO, "loading every table with multi-row INSERTs"
-                     " (load = \"insert\")");
 }
 
 static envsync_status
