@@ -13,7 +13,7 @@ es_chunkpool_init(es_chunkpool *cp, size_t keep)
 {
     pthread_mutex_init(&cp->mu, NULL);
     cp->n = 0;
-    cp->hits = cp->maps = 0;
+    cp->hits = cp->maps = cp->grows = 0;
     cp->keep = keep > ES_CHUNKPOOL_MAX ? ES_CHUNKPOOL_MAX : keep;
 }
 
@@ -32,7 +32,7 @@ es_chunkpool_set_keep(es_chunkpool *cp, size_t keep)
 void *
 es_chunk_get(es_chunkpool *cp, size_t len, size_t *mapped)
 {
-    size_t i, want;
+    size_t i, want, big = 0;
     void *p;
 
     if (len > (size_t)-1 - MIB)
@@ -48,9 +48,32 @@ es_chunk_get(es_chunkpool *cp, size_t len, size_t *mapped)
             pthread_mutex_unlock(&cp->mu);
             return p;
         }
+        if (cp->idle[i].len > cp->idle[big].len)
+            big = i;
     }
-    cp->maps++;
-    pthread_mutex_unlock(&cp->mu);
+    if (cp->n > 0 && want <= POOL_LARGEST) {
+        /* Every idle buffer is too small (chunks of different tables
+         * differ in size): grow the biggest instead of mapping one more,
+         * or idle buffers too small for the next chunks pile up beside
+         * new ones and the footprint grows past the chunks in flight. */
+        void *old = cp->idle[big].p;
+        size_t oldlen = cp->idle[big].len;
+
+        cp->idle[big] = cp->idle[--cp->n];
+        cp->grows++;
+        pthread_mutex_unlock(&cp->mu);
+#ifdef MREMAP_MAYMOVE
+        p = mremap(old, oldlen, want, MREMAP_MAYMOVE);
+        if (p != MAP_FAILED) {
+            *mapped = want;
+            return p;
+        }
+#endif
+        munmap(old, oldlen);
+    } else {
+        cp->maps++;
+        pthread_mutex_unlock(&cp->mu);
+    }
     p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;

@@ -9,7 +9,9 @@
  * costs a page fault per 4 KiB on first touch (measured: ~10 % of the
  * client's CPU in a PostgreSQL restore).  The pool keeps up to `keep`
  * freed mappings for the next chunks, so the footprint stays at the chunks
- * in flight and pages are touched once per run.
+ * in flight and pages are touched once per run.  When no idle buffer is
+ * big enough, the biggest idle one is grown (mremap) rather than another
+ * mapped, so chunks of mixed sizes do not add buffers either.
  *
  * Thread-safe.  Sizes are rounded up to 1 MiB so buffers of one run fit
  * each other; mappings above 64 MiB (a chunk holding one huge row) are
@@ -29,6 +31,7 @@ typedef struct es_chunkpool {
     size_t n;
     struct { void *p; size_t len; } idle[ES_CHUNKPOOL_MAX];
     unsigned long hits, maps;        /* reuses and new mappings, for tests */
+    unsigned long grows;             /* idle buffers grown for a bigger chunk */
 } es_chunkpool;
 
 void es_chunkpool_init(es_chunkpool *cp, size_t keep);  /* keep <= MAX */

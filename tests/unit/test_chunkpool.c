@@ -28,9 +28,30 @@ START_TEST(test_reuse_and_rounding)
     ck_assert_uint_eq(cp.hits, 1);
     ck_assert_uint_eq(cp.maps, 1);
     es_chunk_put(&cp, b, m2);
-    b = es_chunk_get(&cp, 5 * MIB, &m2);     /* bigger needs a new one */
-    ck_assert_ptr_ne(b, a);
+    b = es_chunk_get(&cp, 5 * MIB, &m2);     /* bigger grows the idle one */
+    ck_assert_ptr_nonnull(b);
     ck_assert_uint_eq(m2, 5 * MIB);
+    ck_assert_uint_eq(cp.n, 0);
+    ck_assert_uint_eq(cp.grows, 1);
+    ck_assert_uint_eq(cp.maps, 1);           /* not one mapping more */
+    memset(b, 'y', m2);
+    es_chunk_put(&cp, b, m2);
+    a = es_chunk_get(&cp, 7 * MIB, &m1);     /* grows again (grows 2) */
+    b = es_chunk_get(&cp, 2 * MIB, &m2);     /* nothing idle: a new mapping */
+    ck_assert_uint_eq(cp.maps, 2);
+    es_chunk_put(&cp, b, m2);
+    es_chunk_put(&cp, a, m1);
+    ck_assert_uint_eq(cp.n, 2);
+    a = es_chunk_get(&cp, 3 * MIB, &m1);     /* 2 MiB idle is too small, 7 fits */
+    ck_assert_uint_eq(m1, 7 * MIB);
+    ck_assert_uint_eq(cp.grows, 2);
+    b = es_chunk_get(&cp, 6 * MIB, &m2);     /* grows the 2 MiB one */
+    ck_assert_uint_eq(m2, 6 * MIB);
+    ck_assert_uint_eq(cp.grows, 3);
+    ck_assert_uint_eq(cp.maps, 2);
+    memset(a, 'a', m1);
+    memset(b, 'b', m2);
+    es_chunk_put(&cp, a, m1);
     es_chunk_put(&cp, b, m2);
     a = es_chunk_get(&cp, 0, &m1);           /* 0 gives the minimum */
     ck_assert_ptr_nonnull(a);
@@ -103,7 +124,7 @@ START_TEST(test_threads)
         ck_assert_ptr_null(r);
     }
     ck_assert_uint_le(cp.n, 4);
-    ck_assert_uint_eq(cp.hits + cp.maps, 800);
+    ck_assert_uint_eq(cp.hits + cp.maps + cp.grows, 800);
     ck_assert_uint_gt(cp.hits, cp.maps);     /* mostly reused */
     es_chunkpool_destroy(&cp);
 }
