@@ -58,7 +58,7 @@ typedef struct bk_item {
     bk_table *t;
     int has_lo, has_hi;
     char lo[24], hi[24];
-    uint64_t est;
+    uint64_t k, parts;      /* this is range k of the table's parts */
 } bk_item;
 
 typedef struct bk {
@@ -535,12 +535,29 @@ fmt_i128(char *out, size_t cap, __int128 v, int is_unsigned)
         snprintf(out, cap, "%lld", (long long)v);
 }
 
+/*
+ * Work order: range k of a table split into P ranges sits at k/P of the
+ * way through the dump, so every table's chunks are spread evenly over
+ * the artifact instead of coming one table after another.  The restore
+ * takes chunks in artifact order; two adjacent chunks of one table would
+ * make its workers wait on each other (InnoDB's table-level AUTO-INC lock
+ * serialises LOAD DATA into one table), chunks of different tables load
+ * side by side.  Ties, among them every table's first range at 0, go to
+ * the bigger table first, so a large table that cannot be split starts
+ * at once and does not finish the dump alone.
+ */
 static int
 item_cmp(const void *a, const void *b)
 {
     const bk_item *x = a, *y = b;
+    unsigned __int128 px = (unsigned __int128)x->k * y->parts;
+    unsigned __int128 py = (unsigned __int128)y->k * x->parts;
 
-    return x->est < y->est ? 1 : x->est > y->est ? -1 : 0;
+    if (px != py)
+        return px < py ? -1 : 1;
+    if (x->t->data_length != y->t->data_length)
+        return x->t->data_length > y->t->data_length ? -1 : 1;
+    return x->t < y->t ? -1 : x->t > y->t ? 1 : 0;
 }
 
 static envsync_status
@@ -591,7 +608,7 @@ plan(bk *b, MYSQL *m)
         if (parts == 1) {
             memset(&b->items[n], 0, sizeof(b->items[n]));
             b->items[n].t = t;
-            b->items[n].est = t->data_length;
+            b->items[n].parts = 1;
             n++;
         } else {
             __int128 step = (hi - lo) / (__int128)parts + 1;
@@ -602,7 +619,8 @@ plan(bk *b, MYSQL *m)
 
                 memset(it, 0, sizeof(*it));
                 it->t = t;
-                it->est = t->data_length / parts;
+                it->k = k;
+                it->parts = parts;
                 if (k > 0) {
                     it->has_lo = 1;
                     fmt_i128(it->lo, sizeof(it->lo), lo + step * (__int128)k, t->pk_unsigned);

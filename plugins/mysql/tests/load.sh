@@ -4,7 +4,9 @@
 # into it would serialise on InnoDB's AUTO-INC lock) and the others as
 # LOAD DATA; "insert" sends every table as INSERTs, "infile" none.  Each
 # copy of the fidelity database plus one dominant table equals the source;
-# a bad value is a config error with file:line.
+# a bad value is a config error with file:line.  The backup spreads the
+# chunks of the two big tables over the artifact instead of writing one
+# table after the other.
 . "$top_srcdir/tests/lib.sh"
 need_mysql
 . "$top_srcdir/plugins/mysql/tests/my-lib.sh"
@@ -29,7 +31,12 @@ INSERT INTO dominant (ref, note, body)
 SELECT seq % 500, IF(seq % 7 = 0, NULL, CONCAT('it''s \\ row ', seq, '\t', CHAR(32 + seq % 90))),
        REPEAT(CONCAT(MD5(seq), '\n'), 20) FROM seq_1_to_30000;
 DELETE FROM dominant WHERE id % 100 = 0;
-ANALYZE TABLE dominant;
+CREATE TABLE second (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    body text
+) ENGINE=InnoDB;
+INSERT INTO second (body) SELECT REPEAT(MD5(seq), 20) FROM seq_1_to_7000;
+ANALYZE TABLE dominant, second;
 EOF2
 
 for load in auto insert infile; do
@@ -42,6 +49,15 @@ for load in auto insert infile; do
     n=$(printf '%s\n' "$out" | grep -c "loading with multi-row INSERTs" || true)
     case $load in
     auto)
+        # artifact order: how often the data entries switch between the two
+        # big tables (one table after the other would be 1 switch)
+        switches=$(tar -tf "$T"/store/load/*.envsync | awk -F/ '$1 == "data" {
+                       t = $2; sub(/.*\./, "", t)
+                       if (t == "dominant" || t == "second") { if (prev != "" && t != prev) n++; prev = t }
+                   } END { print n + 0 }')
+        [ "$switches" -ge 8 ] || fail "the chunks of dominant and second are not interleaved" \
+            "($switches switches): $(tar -tf "$T"/store/load/*.envsync | grep -E 'dominant|second' | tr '\n' ' ')"
+
         expect_out "table dominant: loading with multi-row INSERTs: it holds [0-9]+% of the data" \
             "auto picks the dominant AUTO_INCREMENT table"
         [ "$n" = 1 ] || fail "auto: $n tables sent as INSERTs, expected only the dominant one:
