@@ -12,7 +12,7 @@ MYSQL_TESTS = plugins/mysql/tests/fidelity.sh plugins/mysql/tests/failures.sh \
 	plugins/mysql/tests/altered.sh \
 	plugins/mysql/tests/kill.sh plugins/mysql/tests/noinfile.sh plugins/mysql/tests/options.sh \
 	plugins/mysql/tests/snapshot-lock.sh plugins/mysql/tests/wide.sh \
-	plugins/mysql/tests/load.sh
+	plugins/mysql/tests/load.sh plugins/mysql/tests/autoinc2.sh
 TESTS += $(MYSQL_TESTS)
 dist_check_SCRIPTS += $(MYSQL_TESTS)
 EXTRA_DIST += plugins/mysql/tests/my-lib.sh plugins/mysql/tests/fidelity.sql \

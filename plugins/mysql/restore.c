@@ -555,7 +555,7 @@ choose_load(struct my_restore *rs)
                      " (load = \"insert\")");
         return;
     }
-    if (rs->st->c.load != MY_LOAD_AUTO || jobs < 2 || rs->autoinc_lock_mode == 2)
+    if (rs->st->c.load != MY_LOAD_AUTO || jobs < 2)
         return;
     for (i = 0; i < rs->nt; i++)
         total += rs->t[i].data_length;
@@ -564,6 +564,14 @@ choose_load(struct my_restore *rs)
 
         if (!t->autoinc || !total || t->data_length * jobs <= total)
             continue;
+        if (rs->autoinc_lock_mode == 2) {
+            my_host->log(rs->ctx, ENVSYNC_LOG_INFO,
+                         "table %s: loading with LOAD DATA although it holds %.0f%% of the"
+                         " data: innodb_autoinc_lock_mode = 2 lets parallel LOAD DATA into"
+                         " it run side by side", t->name,
+                         100.0 * (double)t->data_length / (double)total);
+            continue;
+        }
         t->insert = 1;
         my_host->log(rs->ctx, ENVSYNC_LOG_INFO,
                      "table %s: loading with multi-row INSERTs: it holds %.0f%% of the data and"

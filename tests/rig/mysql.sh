@@ -6,6 +6,8 @@
 # its socket in DIR/mysql; root has no password over TCP.  utf8mb4 is the
 # server character set (as in Debian's packaged config), LOAD DATA LOCAL
 # is enabled, packets up to 256 MiB, InnoDB tuned for speed over safety.
+# RIG_MYSQL_ARGS: more mariadbd options, after (so overriding) these; the
+# tests use it for a private server with other startup-only settings.
 
 RIG_MYSQL_PORT=${RIG_MYSQL_PORT:-13306}
 
@@ -60,7 +62,7 @@ rig_start_mysql() {
         --local-infile=1 --max-allowed-packet=256M --max-connections=200 \
         --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
         --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
-        --skip-log-bin \
+        --skip-log-bin ${RIG_MYSQL_ARGS:-} \
         >> "$MYD/mariadbd.out" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$MYD/pid"
