@@ -14,8 +14,9 @@
  * versions), SCHEMA pre-data per table (SHOW CREATE TABLE, AUTO_INCREMENT
  * kept), SCHEMA post-data per view, trigger, routine and event (with the
  * sql_mode and charsets they were created under as attributes), then DATA
- * chunks of at most ~chunk_size bytes, interleaved across tables as the
- * workers produce them.  Every table with data gets at least one DATA
+ * chunks of at most ~chunk_size bytes, every table's spread evenly over
+ * the artifact (item_cmp) and interleaved as the workers produce them.
+ * Every table with data gets at least one DATA
  * entry (possibly empty), so its row count is in the manifest.
  *
  * Tables with a single integer primary key and more data than one chunk
