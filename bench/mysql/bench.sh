@@ -4,12 +4,15 @@
 # Generates the application database (bench/mysql/gen.sql) at SCALE
 # editions, then copies it into another database on the same server with
 #   1. envsync: backup -> store (file, default zstd) -> fetch -> restore;
+#      and the same through the s3 storage plugin when S3_ENDPOINT,
+#      S3_ACCESS_KEY and S3_SECRET_KEY are set (the rig's env.sh sets them);
 #   2. the reference pipeline: mysqldump --single-transaction | gzip -1 >
 #      file; gzip -d < file | mysql into a dropped-and-recreated database;
 #   3. mydumper -c / myloader with the same thread count;
 #   4. the engine ceiling: SELECT ... INTO OUTFILE and server-side LOAD
-#      DATA INFILE of ~16 MiB primary-key ranges, THREADS at a time, into
-#      index-less tables, then the index build (no client, no network, no
+#      DATA INFILE of ~16 MiB primary-key ranges, THREADS at a time and
+#      interleaved across tables as envsync's chunks are, into index-less
+#      tables, then the index build (no client, no network, no
 #      compression).
 # and prints wall time, peak RSS (/usr/bin/time -v) and artifact size as a
 # Markdown table.
@@ -35,7 +38,9 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-1}
 builddir=${top_builddir:-$PWD}
 ENVSYNC=${ENVSYNC:-$builddir/envsync}
-export ENVSYNC_PLUGIN_PATH=${ENVSYNC_PLUGIN_PATH:-$builddir/plugins/mysql/.libs:$builddir/plugins/file/.libs}
+export ENVSYNC_PLUGIN_PATH=${ENVSYNC_PLUGIN_PATH:-$builddir/plugins/mysql/.libs:$builddir/plugins/file/.libs:$builddir/plugins/s3/.libs}
+S3=0
+[ -n "${S3_ENDPOINT:-}" ] && [ -n "${S3_ACCESS_KEY:-}" ] && [ -n "${S3_SECRET_KEY:-}" ] && S3=1
 [ -x "$ENVSYNC" ] || { echo "bench: $ENVSYNC not found (run from a build directory)" >&2; exit 2; }
 for t in /usr/bin/time mysqldump mydumper myloader gzip; do
     command -v "$t" >/dev/null || { echo "bench: $t missing (apt-get install time mydumper mariadb-client)" >&2; exit 2; }
@@ -107,6 +112,9 @@ jobs = ( {
                 database = "esbench_envsync"; jobs = $THREADS; };
 } );
 EOF
+# the same job through S3 (one bucket per run; each round's artifact is new)
+sed -e "s|^storage: .*|storage: { s3: { plugin = \"s3\"; bucket = \"es-mybench-$$\"; endpoint = \"${S3_ENDPOINT:-}\"; region = \"${S3_REGION:-us-east-1}\"; access_key_id = \"${S3_ACCESS_KEY:-}\"; secret_access_key = \"${S3_SECRET_KEY:-}\"; create_bucket = true; }; };|" \
+    -e 's|storage = "local"|storage = "s3"|' "$W/envsync.conf" > "$W/envsync-s3.conf"
 for r in $(seq 1 "$ROUNDS"); do
     # each round starts from empty targets and stores
     cleanup_dbs
@@ -116,6 +124,12 @@ for r in $(seq 1 "$ROUNDS"); do
     measure envsync_$r "$ENVSYNC" -c "$W/envsync.conf" run bench 2> "$W/envsync_$r.log"
     size_envsync=$(size_of "$W/store/bench")
     checksum_db esbench_envsync > "$W/envsync.sum"
+    if [ "$S3" = 1 ]; then
+        cleanup_dbs
+        echo "# round $r: envsync through S3" >&2
+        measure envsync_s3_$r "$ENVSYNC" -c "$W/envsync-s3.conf" run bench 2> "$W/envsync_s3_$r.log"
+        checksum_db esbench_envsync > "$W/envsync_s3.sum"
+    fi
 
     # 2. reference pipeline: mysqldump | gzip -1 ... gzip -d | mysql
     echo "# round $r: mysqldump | gzip" >&2
@@ -140,7 +154,9 @@ done
 # medians over the rounds (times), maxima (RSS)
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
     if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-for m in envsync dump_out dump_in myd_out myd_in; do
+methods="envsync dump_out dump_in myd_out myd_in"
+[ "$S3" = 1 ] && methods="$methods envsync_s3"
+for m in $methods; do
     vals=() rss=0
     for r in $(seq 1 "$ROUNDS"); do
         vals+=("${WALL[${m}_$r]}")
@@ -177,8 +193,8 @@ for t in $tables; do
     [ "$lo" = NULL ] && continue
     awk -v t="$t" -v lo="$lo" -v hi="$hi" -v n="$n" 'BEGIN {
         step = int((hi - lo) / n) + 1
-        for (i = 0; i < n; i++) printf "%s %d %d %d\n", t, lo + i * step, lo + (i + 1) * step, i }'
-done > "$W/pieces.list"
+        for (i = 0; i < n; i++) printf "%.6f %s %d %d %d\n", i / n, t, lo + i * step, lo + (i + 1) * step, i }'
+done | sort -s -k1,1n | cut -d' ' -f2- > "$W/pieces.list"
 ceil_out_one() { q "SELECT * FROM $SRC.$1 WHERE id >= $2 AND id < $3 INTO OUTFILE '$W/pieces/$1.$4'"; }
 ceil_load_one() {  # two loads into one table may deadlock: retry (as envsync does)
     local i
@@ -195,7 +211,9 @@ measure ceil_load xargs -P "$THREADS" -n4 -a "$W/pieces.list" bash -c 'ceil_load
 measure ceil_index xargs -P "$THREADS" -n1 -a "$W/tables" bash -c 'ceil_index_one "$0"'
 checksum_db esbench_ceil > "$W/ceil.sum"
 
-for c in envsync dump myd ceil; do
+sums="envsync dump myd ceil"
+[ "$S3" = 1 ] && sums="$sums envsync_s3"
+for c in $sums; do
     if ! diff -q "$W/src.sum" "$W/$c.sum" > /dev/null; then
         echo "bench: $c copy differs from the source:" >&2
         diff "$W/src.sum" "$W/$c.sum" >&2 || true
@@ -217,17 +235,19 @@ cat <<EOF
 Source: $rows rows (estimate), $data_mb MiB table data + $index_mb MiB indexes
 (generated in ${gen_s}s). $(nproc) CPUs (shared), server on loopback.
 
-Times are medians of $ROUNDS interleaved round(s); all rounds (s): envsync ${ALL[envsync]};
+Times are medians of $ROUNDS interleaved round(s); all rounds (s): envsync ${ALL[envsync]};$([ "$S3" = 1 ] && echo " envsync through S3 ${ALL[envsync_s3]};")
 mysqldump ${ALL[dump_out]} + ${ALL[dump_in]}; mydumper ${ALL[myd_out]} + ${ALL[myd_in]}.
 Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 
 | method | dump s | load s | total s | peak RSS MiB | stored MiB | total vs envsync |
 |---|---:|---:|---:|---:|---:|---:|
 | envsync backup->store->fetch->restore (zstd 1, 2 threads) | (backup ${bk}) | | ${WALL[envsync]} | $(mib "${RSS[envsync]}") | $size_envsync | 1.00 |
+$([ "$S3" = 1 ] && echo "| envsync, the same through S3 (s3 plugin, Swift s3api on loopback) | | | ${WALL[envsync_s3]} | $(mib "${RSS[envsync_s3]}") | | $(ratio "${WALL[envsync_s3]}" "${WALL[envsync]}") |")
 | mysqldump --single-transaction \| gzip -1 / gzip -d \| mysql | ${WALL[dump_out]} | ${WALL[dump_in]} | $dump_total | $(mib "$(maxk "${RSS[dump_out]}" "${RSS[dump_in]}")") | $size_dump | $(ratio "$dump_total" "${WALL[envsync]}") |
 | mydumper -c -r 50000 / myloader | ${WALL[myd_out]} | ${WALL[myd_in]} | $myd_total | $(mib "$(maxk "${RSS[myd_out]}" "${RSS[myd_in]}")") | $size_myd | $(ratio "$myd_total" "${WALL[envsync]}") |
 | engine ceiling: INTO OUTFILE / LOAD DATA INFILE + index build | ${WALL[ceil_out]} | ${WALL[ceil_load]} + ${WALL[ceil_index]} | $ceil_total | (server) | (uncompressed) | $(ratio "$ceil_total" "${WALL[envsync]}") |
 
 Peak RSS is that of the client processes (/usr/bin/time -v), not the server.
-Every copy's CHECKSUM TABLE was compared with the source's$(for c in envsync dump myd ceil; do diff -q "$W/src.sum" "$W/$c.sum" >/dev/null || printf ' (%s DIFFERS)' "$c"; done).
+Ceiling through S3: envsync via S3 is $([ "$S3" = 1 ] && ratio "${WALL[envsync_s3]}" "$ceil_total" || echo "-")x of the engine ceiling.
+Every copy's CHECKSUM TABLE was compared with the source's$(for c in $sums; do diff -q "$W/src.sum" "$W/$c.sum" >/dev/null || printf ' (%s DIFFERS)' "$c"; done).
 EOF
