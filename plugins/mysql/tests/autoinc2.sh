@@ -28,20 +28,8 @@ fi
 
 SRC=esmy_ai2_src
 DST=esmy_ai2_dst
-my_sql -e "CREATE DATABASE \`$SRC\`"
-my_sql "$SRC" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null || fail "loading fidelity.sql"
-my_sql "$SRC" <<'EOF2' || fail "generating the dominant table"
-CREATE TABLE dominant (
-    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    ref int NOT NULL,
-    body text,
-    KEY k_ref (ref)
-) ENGINE=InnoDB;
-INSERT INTO dominant (ref, body)
-SELECT seq % 500, REPEAT(CONCAT(MD5(seq), '\t\\\n'), 20) FROM seq_1_to_30000;
-DELETE FROM dominant WHERE id % 100 = 0;
-ANALYZE TABLE dominant;
-EOF2
+my_fidelity_db "$SRC"
+my_dominant_table "$SRC"
 
 my_conf "$T/envsync.conf" ai2 "$SRC" "$DST" 'jobs = 2; chunk_size = "256k";' 'jobs = 2;'
 run_envsync -c "$T/envsync.conf" run ai2

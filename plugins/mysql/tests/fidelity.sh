@@ -14,8 +14,7 @@ DST=esmy_fid_dst_$$
 trap 'my_drop "$SRC" "$DST"; rm -rf "$T"' EXIT
 
 my_drop "$SRC" "$DST"
-my_sql -e "CREATE DATABASE \`$SRC\` CHARACTER SET latin1 COLLATE latin1_swedish_ci"
-my_sql "$SRC" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null || fail "loading fidelity.sql"
+my_fidelity_db "$SRC" "CHARACTER SET latin1 COLLATE latin1_swedish_ci"
 
 my_conf "$T/envsync.conf" fid "$SRC" "$DST" 'jobs = 3; chunk_size = "64k";' 'jobs = 3;'
 run_envsync -c "$T/envsync.conf" run fid

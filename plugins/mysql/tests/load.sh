@@ -17,26 +17,15 @@ DST=esmy_load_dst_$$
 trap 'my_drop "$SRC" "$DST"; rm -rf "$T"' EXIT
 
 my_drop "$SRC" "$DST"
-my_sql -e "CREATE DATABASE \`$SRC\`"
-my_sql "$SRC" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null || fail "loading fidelity.sql"
-my_sql "$SRC" <<'EOF2' || fail "generating the dominant table"
-CREATE TABLE dominant (
-    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    ref int NOT NULL,
-    note varchar(100),
-    body text,
-    KEY k_ref (ref)
-) ENGINE=InnoDB;
-INSERT INTO dominant (ref, note, body)
-SELECT seq % 500, IF(seq % 7 = 0, NULL, CONCAT('it''s \\ row ', seq, '\t', CHAR(32 + seq % 90))),
-       REPEAT(CONCAT(MD5(seq), '\n'), 20) FROM seq_1_to_30000;
-DELETE FROM dominant WHERE id % 100 = 0;
+my_fidelity_db "$SRC"
+my_dominant_table "$SRC"
+my_sql "$SRC" <<'EOF2' || fail "generating the second table"
 CREATE TABLE second (
     id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
     body text
 ) ENGINE=InnoDB;
 INSERT INTO second (body) SELECT REPEAT(MD5(seq), 20) FROM seq_1_to_7000;
-ANALYZE TABLE dominant, second;
+ANALYZE TABLE second;
 EOF2
 
 for load in auto insert infile; do

@@ -24,6 +24,34 @@ my_drop() {
     done
 }
 
+# my_fidelity_db DB [CREATE_OPTIONS]: create DB (with e.g. a CHARACTER SET
+# clause) and load fidelity.sql, every column type and object kind, into it
+my_fidelity_db() {
+    my_sql -e "CREATE DATABASE \`$1\` ${2:-}"
+    my_sql "$1" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null ||
+        fail "loading fidelity.sql"
+}
+
+# my_dominant_table DB: add `dominant`, an InnoDB table with an
+# AUTO_INCREMENT key (ids with gaps) and about 20 MB of rows full of
+# escapes, so that it holds most of the data beside fidelity.sql's tables
+my_dominant_table() {
+    my_sql "$1" <<'EOF2' || fail "generating the dominant table"
+CREATE TABLE dominant (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    ref int NOT NULL,
+    note varchar(100),
+    body text,
+    KEY k_ref (ref)
+) ENGINE=InnoDB;
+INSERT INTO dominant (ref, note, body)
+SELECT seq % 500, IF(seq % 7 = 0, NULL, CONCAT('it''s \\ row ', seq, '\t', CHAR(32 + seq % 90))),
+       REPEAT(CONCAT(MD5(seq), '\n'), 20) FROM seq_1_to_30000;
+DELETE FROM dominant WHERE id % 100 = 0;
+ANALYZE TABLE dominant;
+EOF2
+}
+
 # my_conf FILE JOB SRC DST [BACKUP_EXTRA [RESTORE_EXTRA]]: a backup -> file
 # store -> fetch -> restore job (full cycle).  Extras are libconfig
 # settings ("jobs = 3; chunk_size = \"64k\";").

@@ -13,8 +13,7 @@ orig=$(my_sql -N -B -e "SELECT @@GLOBAL.local_infile")
 trap 'my_sql -e "SET GLOBAL local_infile = $orig"; my_drop "$SRC" "$DST"; rm -rf "$T"' EXIT
 
 my_drop "$SRC" "$DST"
-my_sql -e "CREATE DATABASE \`$SRC\`"
-my_sql "$SRC" < "$top_srcdir/plugins/mysql/tests/fidelity.sql" > /dev/null || fail "loading fidelity.sql"
+my_fidelity_db "$SRC"
 my_conf "$T/envsync.conf" noinf "$SRC" "$DST" 'jobs = 2; chunk_size = "64k";' 'jobs = 2;'
 
 my_sql -e "SET GLOBAL local_infile = 0"
