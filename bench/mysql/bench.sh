@@ -248,6 +248,6 @@ $([ "$S3" = 1 ] && echo "| envsync, the same through S3 (s3 plugin, Swift s3api 
 | engine ceiling: INTO OUTFILE / LOAD DATA INFILE + index build | ${WALL[ceil_out]} | ${WALL[ceil_load]} + ${WALL[ceil_index]} | $ceil_total | (server) | (uncompressed) | $(ratio "$ceil_total" "${WALL[envsync]}") |
 
 Peak RSS is that of the client processes (/usr/bin/time -v), not the server.
-Ceiling through S3: envsync via S3 is $([ "$S3" = 1 ] && ratio "${WALL[envsync_s3]}" "$ceil_total" || echo "-")x of the engine ceiling.
+$([ "$S3" = 1 ] && echo "envsync through S3 took $(ratio "${WALL[envsync_s3]}" "$ceil_total")x the engine ceiling's time.")
 Every copy's CHECKSUM TABLE was compared with the source's$(for c in $sums; do diff -q "$W/src.sum" "$W/$c.sum" >/dev/null || printf ' (%s DIFFERS)' "$c"; done).
 EOF
